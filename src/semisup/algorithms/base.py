@@ -1,0 +1,74 @@
+"""What every algorithm is: a loss from a typed batch. The engine owns the update.
+
+An algorithm never calls ``backward`` or an optimizer. It declares the views it needs
+(``labeled_view``, ``unlabeled_views``) and computes ``(loss, logs)`` in ``training_step``. State
+that lives across steps (teachers, memories, thresholds) is registered as buffers or submodules, so
+``state_dict`` carries it into checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from semisup.data.batch import Batch
+
+Logs = dict[str, Tensor | float]
+
+
+@dataclass
+class StepContext:
+    """Where training stands: ``step`` in 0..``total_steps``-1."""
+
+    step: int
+    total_steps: int
+
+    @property
+    def progress(self) -> float:
+        return self.step / max(1, self.total_steps)
+
+
+class Algorithm(nn.Module):
+    """Base class. Subclasses set ``Config``, the views, and implement ``training_step``.
+
+    Args:
+        cfg: an instance of the subclass's ``Config``.
+        num_classes: C.
+        n_unlabeled: size of the unlabeled pool (for per-example state).
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    paper: ClassVar[str] = ""
+    labeled_view: ClassVar[str] = "weak"
+    unlabeled_views: ClassVar[tuple[str, ...]] = ()
+    # Overrides the contract tests apply so the unsupervised term is active on an untrained net
+    # (e.g. FixMatch's 0.95 threshold masks everything at step 0).
+    contract_overrides: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, cfg: Any, num_classes: int, n_unlabeled: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.num_classes = num_classes
+        self.n_unlabeled = n_unlabeled
+
+    @property
+    def uses_unlabeled(self) -> bool:
+        return len(self.unlabeled_views) > 0
+
+    def training_step(self, model: Callable[[Tensor], Tensor], batch: Batch, ctx: StepContext) -> tuple[Tensor, Logs]:
+        """Return the scalar loss to minimise and named values to log (``train/...``)."""
+        raise NotImplementedError
+
+    def after_step(self, model: nn.Module) -> None:
+        """Called by the engine after the optimizer step (e.g. to update a teacher). No gradients here."""
+
+
+def forward_cat(model: Callable[[Tensor], Tensor], *xs: Tensor) -> tuple[Tensor, ...]:
+    """One forward pass over concatenated inputs, split back: BN sees one batch, DDP one call."""
+    logits = model(torch.cat(xs))
+    return tuple(logits.split([x.shape[0] for x in xs]))

@@ -1,0 +1,277 @@
+"""Typed run configuration: dataclasses, strict dict/YAML conversion and ``key=value`` overrides.
+
+Unknown keys are errors (with the closest valid names), so a typo never silently falls back to a
+default. The resolved config is written into every run folder and every checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from semisup.registry import closest
+
+
+class ConfigError(ValueError):
+    """A config key or value is wrong; the message names it and how to fix it."""
+
+
+@dataclass
+class DataConfig:
+    """Which data, how many labels, and the batch shape.
+
+    ``name`` is a built-in data set (``semisup list``) or a path to a ``.npz``, ``.csv`` or image
+    folder. ``labels_per_class`` keeps that many labels per class (stratified, seeded); ``None``
+    keeps the labels the data already has (``-1`` = unlabeled).
+    """
+
+    name: str = "digits"
+    labels_per_class: int | None = 4
+    label_fraction: float | None = None
+    split_seed: int | None = None  # None: the run's seed
+    label_column: str = "label"  # for .csv input
+    batch_size: int = 64  # labeled examples per step (B)
+    mu: int = 7  # unlabeled examples per labeled one (μ)
+    eval_batch_size: int = 1024
+
+
+@dataclass
+class AugmentConfig:
+    """Strength of the weak and strong views (image and vector inputs)."""
+
+    translate: float = 0.125  # max shift as a fraction of the image side (pad + crop)
+    flip: bool = False  # horizontal flip; off by default (wrong for digits)
+    strong_ops: int = 2  # RandAugment N: ops drawn per sample
+    strong_magnitude: float | None = None  # RandAugment M in [0, 1]; None: random per sample
+    cutout: float = 0.5  # cutout square side as a fraction of the image side (0: off)
+    noise_std: float = 0.1  # vector weak view: Gaussian noise, in units of each feature's std
+    mask_prob: float = 0.2  # vector strong view: fraction of features masked or swapped
+    swap_prob: float = 0.5  # vector strong view: of the corrupted features, share swapped (rest zeroed)
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and learning-rate schedule (FixMatch's defaults)."""
+
+    name: str = "sgd"  # sgd (Nesterov momentum) | adamw
+    lr: float = 0.03
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4  # not applied to biases and norm layers
+    betas: tuple[float, float] = (0.9, 0.999)  # adamw
+    schedule: str = "cosine"  # cosine (FixMatch: lr·cos(7πk/16K)) | constant
+    warmup_steps: int = 0
+    clip_grad_norm: float | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Length of training, evaluation, checkpoints and speed switches."""
+
+    steps: int = 2000
+    eval_every: int = 250
+    log_every: int = 25
+    checkpoint_every: int = 500
+    ema_decay: float = 0.999  # 0 disables the EMA copy; evaluation then uses the raw weights
+    progress: bool = True
+    compile: bool = False  # torch.compile the network
+    channels_last: bool = False  # memory format for image nets on GPU
+
+
+@dataclass
+class FabricConfig:
+    """Passed to ``lightning.fabric.Fabric``: devices, strategy and precision."""
+
+    accelerator: str = "cpu"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs. ``algorithm_args``/``net_args`` are the registered class's ``Config``."""
+
+    algorithm: str = "fixmatch"
+    algorithm_args: Any = None
+    net: str = "auto"
+    net_args: Any = None
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    fabric: FabricConfig = field(default_factory=FabricConfig)
+    seed: int = 0
+
+    # ---- conversion -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict; ``algorithm``/``net`` become ``{name: ..., **args}`` sections."""
+        out: dict[str, Any] = {
+            "algorithm": {"name": self.algorithm, **_asdict(self.algorithm_args)},
+            "net": {"name": self.net, **_asdict(self.net_args)},
+        }
+        for f in dataclasses.fields(self):
+            if f.name not in ("algorithm", "algorithm_args", "net", "net_args"):
+                out[f.name] = _asdict(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        """Build and resolve a config from a (partial) dict; unknown keys raise ``ConfigError``."""
+        from semisup.registry import ALGORITHMS, NETS
+
+        d = dict(d)
+        algo = _section(d.pop("algorithm", {}), "fixmatch", "algorithm")
+        net = _section(d.pop("net", {}), "auto", "net")
+        top = build(cls, d, "")
+        top.algorithm = algo.pop("name")
+        top.algorithm_args = build(ALGORITHMS.get(top.algorithm).Config, algo, "algorithm.")
+        top.net = net.pop("name")
+        if top.net != "auto":
+            top.net_args = build(NETS.get(top.net).Config, net, "net.")
+        elif net:
+            raise ConfigError(f"net is 'auto' but got arguments {sorted(net)}: name the net (--net NAME)")
+        return top
+
+    def to_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> RunConfig:
+        return cls.from_dict(load_yaml(path))
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    d = yaml.safe_load(p.read_text()) or {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"config file {str(p)!r} must hold a mapping of keys, got {type(d).__name__}")
+    return d
+
+
+def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` strings to a nested dict; values are parsed as YAML (``1e-3``, ``null``)."""
+    out = _deepcopy(d)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value, e.g. train.steps=500")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw.strip() else None
+        node = out
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            if isinstance(node.get(p), str) and p in ("algorithm", "net"):
+                node[p] = {"name": node[p]}
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: {p!r} is a value, not a section")
+        node[parts[-1]] = value
+    return out
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def _section(raw: Any, default: str, what: str) -> dict[str, Any]:
+    if isinstance(raw, str):
+        return {"name": raw}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{what} must be a name or a mapping with 'name', got {raw!r}")
+    raw = dict(raw)
+    raw.setdefault("name", default)
+    return raw
+
+
+def build(cls: type, d: dict[str, Any] | None, prefix: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``d``, recursively, type-checked; unknown keys are errors."""
+    d = {} if d is None else d
+    if dataclasses.is_dataclass(d):
+        return d
+    if not isinstance(d, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {d!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in d.items():
+        if key not in fields:
+            hint = closest(key, list(fields))
+            dym = f" Did you mean {' or '.join(prefix + h for h in hint)}?" if hint else ""
+            raise ConfigError(
+                f"unknown config key {prefix + key!r}.{dym} Valid keys here: "
+                f"{', '.join(prefix + k for k in fields if k not in ('algorithm_args', 'net_args'))}."
+            )
+        kwargs[key] = _coerce(value, hints[key], prefix + key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, key)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, key + ".")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        args = typing.get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{key} must have {len(args)} items, got {value!r}")
+            return tuple(_coerce(v, a, key) for v, a in zip(value, args, strict=True))
+        inner = args[0] if args else Any
+        seq = [_coerce(v, inner, key) for v in value]
+        return tuple(seq) if origin is tuple else seq
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    return value
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    d = dataclasses.asdict(obj)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _deepcopy(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _deepcopy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deepcopy(v) for v in d]
+    return d

@@ -1,0 +1,60 @@
+"""The typed batch every algorithm receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Batch:
+    """One training step's inputs, already augmented on the training device.
+
+    Attributes:
+        x_lb: (B, *input_shape) labeled inputs after the labeled view.
+        y_lb: (B,) their labels.
+        u_views: the unlabeled inputs under each view the algorithm asked for, in the order it declared
+            them; each (μB, *input_shape). Empty for supervised training.
+        u_index: (μB,) ids of the unlabeled examples (positions in the unlabeled pool), for algorithms
+            that keep per-example memory.
+        u_true: (μB,) true labels of the unlabeled examples where known, -1 elsewhere. Monitoring only
+            (``train/pseudo_acc``): an algorithm must never train on it.
+    """
+
+    x_lb: Tensor
+    y_lb: Tensor
+    u_views: tuple[Tensor, ...] = ()
+    u_index: Tensor | None = None
+    u_true: Tensor | None = None
+
+    @property
+    def n_lb(self) -> int:
+        return self.x_lb.shape[0]
+
+    @property
+    def n_ulb(self) -> int:
+        return self.u_views[0].shape[0] if self.u_views else 0
+
+
+def pseudo_label_accuracy(pseudo: Tensor, u_true: Tensor | None, mask: Tensor | None = None) -> Tensor | None:
+    """Share of confident pseudo-labels that match the hidden true labels (monitoring only).
+
+    Args:
+        pseudo: (M,) predicted class ids. u_true: (M,) true ids, -1 unknown. mask: (M,) weights > 0 = used.
+    Returns:
+        a scalar tensor, or None when no used example has a known label.
+    """
+    if u_true is None:
+        return None
+    keep = u_true >= 0
+    if mask is not None:
+        keep = keep & (mask > 0)
+    if not bool(keep.any()):
+        return None
+    return (pseudo[keep] == u_true[keep]).float().mean()
+
+
+def empty_like_index(n: int, device: torch.device) -> Tensor:
+    return torch.full((n,), -1, dtype=torch.long, device=device)

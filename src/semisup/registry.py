@@ -1,0 +1,73 @@
+"""Name -> class registries for algorithms, networks and data sets.
+
+An unknown name raises a ``KeyError`` subclass that names the closest registered names, so a typo
+on the command line is fixed in one try.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownNameError(KeyError, ValueError):
+    """Raised for a name that no registry entry has; the message suggests the closest ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def closest(name: str, choices: list[str] | tuple[str, ...] | set[str], n: int = 3) -> list[str]:
+    """The registered names that look most like ``name`` (for 'did you mean ...?' messages)."""
+    return difflib.get_close_matches(name, sorted(choices), n=n, cutoff=0.4)
+
+
+def unknown_name_message(kind: str, name: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+    hint = closest(name, choices)
+    did_you_mean = f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+    return f"unknown {kind} {name!r}.{did_you_mean} Choose one of: {', '.join(sorted(choices))}."
+
+
+class Registry(Generic[T]):
+    """A named table of entries; ``@registry.register("name")`` adds one."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def add(entry: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._entries[name] = entry
+            if isinstance(entry, type):
+                entry.name = name  # type: ignore[attr-defined]
+            return entry
+
+        return add
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(unknown_name_message(self.kind, name, self._entries.keys())) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+ALGORITHMS: Registry = Registry("algorithm")
+NETS: Registry = Registry("net")
+DATASETS: Registry = Registry("data set")
