@@ -38,6 +38,8 @@ class DataConfig:
     label_column: str = "label"  # for .csv input
     batch_size: int = 64  # labeled examples per step (B)
     mu: int = 7  # unlabeled examples per labeled one (μ)
+    # FixMatch draws unlabeled batches from the whole training set, labeled examples included.
+    unlabeled_includes_labeled: bool = True
     eval_batch_size: int = 1024
 
 
@@ -82,6 +84,7 @@ class TrainConfig:
     progress: bool = True
     compile: bool = False  # torch.compile the network
     channels_last: bool = False  # memory format for image nets on GPU
+    profile: bool = False  # time augmentation / forward+backward / update (synchronises: slower)
 
 
 @dataclass
@@ -134,7 +137,9 @@ class RunConfig:
         top.algorithm = algo.pop("name")
         top.algorithm_args = build(ALGORITHMS.get(top.algorithm).Config, algo, "algorithm.")
         top.net = net.pop("name")
-        if top.net != "auto":
+        if top.net == "custom":  # a user's nn.Module: nothing to build from the config
+            top.net_args = None
+        elif top.net != "auto":
             top.net_args = build(NETS.get(top.net).Config, net, "net.")
         elif net:
             raise ConfigError(f"net is 'auto' but got arguments {sorted(net)}: name the net (--net NAME)")
@@ -254,6 +259,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{key} must be a number, got {value!r}")
     if tp is str:
         if isinstance(value, str):
@@ -262,9 +272,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
-def _asdict(obj: Any) -> dict[str, Any]:
+def _asdict(obj: Any) -> Any:
     if obj is None:
         return {}
+    if not dataclasses.is_dataclass(obj):
+        return obj
     d = dataclasses.asdict(obj)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 

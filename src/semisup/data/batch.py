@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
 
@@ -38,23 +37,18 @@ class Batch:
         return self.u_views[0].shape[0] if self.u_views else 0
 
 
-def pseudo_label_accuracy(pseudo: Tensor, u_true: Tensor | None, mask: Tensor | None = None) -> Tensor | None:
-    """Share of confident pseudo-labels that match the hidden true labels (monitoring only).
+def pseudo_label_accuracy(
+    pseudo: Tensor, u_true: Tensor | None, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor] | None:
+    """Correct and counted pseudo-labels among used examples whose true label is known (monitoring).
 
-    Args:
-        pseudo: (M,) predicted class ids. u_true: (M,) true ids, -1 unknown. mask: (M,) weights > 0 = used.
-    Returns:
-        a scalar tensor, or None when no used example has a known label.
+    Returned as a (numerator, denominator) pair of tensors so the engine can average over steps
+    without a host sync per step. Args: pseudo (M,) ids; u_true (M,) ids, -1 unknown; mask (M,) > 0 used.
     """
     if u_true is None:
         return None
     keep = u_true >= 0
     if mask is not None:
         keep = keep & (mask > 0)
-    if not bool(keep.any()):
-        return None
-    return (pseudo[keep] == u_true[keep]).float().mean()
-
-
-def empty_like_index(n: int, device: torch.device) -> Tensor:
-    return torch.full((n,), -1, dtype=torch.long, device=device)
+    keep = keep.float()
+    return ((pseudo == u_true).float() * keep).sum(), keep.sum()

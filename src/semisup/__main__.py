@@ -1,0 +1,5 @@
+import sys
+
+from semisup.cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""FixMatch: confident pseudo-labels from a weak view train the prediction on a strong view.
+
+Sohn et al., "FixMatch: Simplifying Semi-Supervised Learning with Consistency and Confidence",
+NeurIPS 2020. https://arxiv.org/abs/2001.07685
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat
+from semisup.data.batch import pseudo_label_accuracy
+from semisup.losses import confidence_mask, masked_mean, soft_cross_entropy
+from semisup.registry import ALGORITHMS
+
+
+@ALGORITHMS.register("fixmatch")
+class FixMatch(Algorithm):
+    """loss = CE(x_lb) + λ_u · mean_b[ 1(max p(u_w) ≥ τ) · CE(argmax p(u_w), p(u_s)) ].
+
+    Config (paper defaults): ``threshold`` τ=0.95, ``lambda_u`` λ_u=1, ``T``=1 (temperature of the
+    pseudo-label distribution), ``hard_label``=True. μ=7, B=64, SGD lr 0.03 and EMA 0.999 live in the
+    run config, shared by every algorithm.
+    """
+
+    paper = "Sohn et al. 2020, https://arxiv.org/abs/2001.07685"
+    unlabeled_views = ("weak", "strong")
+    contract_overrides = {"threshold": 0.0}
+
+    @dataclass
+    class Config:
+        threshold: float = 0.95
+        lambda_u: float = 1.0
+        T: float = 1.0
+        hard_label: bool = True
+
+    def training_step(self, model, batch, ctx: StepContext):
+        u_w, u_s = batch.u_views
+        logits_x, logits_u_w, logits_u_s = forward_cat(model, batch.x_lb, u_w, u_s)
+        sup_loss = F.cross_entropy(logits_x, batch.y_lb)
+
+        # Pseudo-labels come from the weak view and are targets only: no gradient flows through them.
+        probs = torch.softmax(logits_u_w.detach().float() / self.cfg.T, dim=-1)
+        pseudo, mask = confidence_mask(probs, self.cfg.threshold)
+        target = pseudo if self.cfg.hard_label else probs
+        unsup_loss = masked_mean(soft_cross_entropy(logits_u_s.float(), target), mask)
+
+        loss = sup_loss + self.cfg.lambda_u * unsup_loss
+        logs = {
+            "train/sup_loss": sup_loss.detach(),
+            "train/unsup_loss": unsup_loss.detach(),
+            "train/mask_ratio": mask.mean(),
+        }
+        acc = pseudo_label_accuracy(pseudo, batch.u_true, mask)
+        if acc is not None:
+            logs["train/pseudo_acc"] = acc
+        return loss, logs

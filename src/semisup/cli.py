@@ -1,0 +1,201 @@
+"""The ``semisup`` command: a thin layer over the Python API (same code path)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from semisup.config import ConfigError, RunConfig, apply_overrides, load_yaml
+from semisup.data.dataset import DataError
+from semisup.registry import DATASETS, UnknownNameError
+
+
+def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
+    d: dict[str, Any] = load_yaml(args.config) if args.config else {}
+    flags: list[str] = []
+    if args.data is not None:
+        flags.append(f"data.name={args.data}")
+    if args.algorithm is not None:
+        flags.append(f"algorithm.name={args.algorithm}")
+    if args.net is not None:
+        flags.append(f"net.name={args.net}")
+    if args.labels_per_class is not None:
+        flags.append(f"data.labels_per_class={args.labels_per_class}")
+    if args.label_fraction is not None:
+        flags += [f"data.label_fraction={args.label_fraction}", "data.labels_per_class=null"]
+    if args.seed is not None:
+        flags.append(f"seed={args.seed}")
+    if args.steps is not None:
+        flags.append(f"train.steps={args.steps}")
+    if args.no_progress:
+        flags.append("train.progress=false")
+    d = apply_overrides(d, flags + list(args.set or []))
+    data = d.get("data", {})
+    # A user's own file keeps the labels it has unless told otherwise; built-ins are fully labeled.
+    if data.get("name") and data["name"] not in DATASETS and "labels_per_class" not in data:
+        d["data"]["labels_per_class"] = None
+    return d
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from semisup.engine.trainer import fit, resume
+
+    if args.resume:
+        result = resume(args.resume)
+    else:
+        cfg = RunConfig.from_dict(_train_dict(args))
+        out = args.out or f"runs/{cfg.data.name.replace('/', '_')}-{cfg.algorithm}-seed{cfg.seed}"
+        result = fit(cfg, out)
+    if result.summary and (result.run_dir is None or _is_rank_zero()):
+        s = result.summary
+        acc = s["test_accuracy"]
+        acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
+        print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {s['train_seconds']:.1f}s -> {result.run_dir}")
+    return 0
+
+
+def _is_rank_zero() -> bool:
+    import os
+
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from semisup.data.load import load_dataset
+    from semisup.predictor import load
+
+    pred = load(args.run_dir)
+    data_cfg = pred.config.data
+    if args.data:
+        data_cfg.name = args.data
+    data = load_dataset(data_cfg, pred.config.seed)
+    if data.X_test is None:
+        raise DataError(f"data set {data.name!r} has no test split to evaluate on; pass --data with one")
+    ids = pred.predict_ids(data.X_test)
+    acc = float((ids == data.y_test).mean())
+    per_class = {
+        data.classes[c]: float((ids[data.y_test == c] == c).mean()) for c in np.unique(data.y_test)
+    }
+    print(json.dumps({"test_accuracy": acc, "n_test": int(len(ids)), "per_class_accuracy": per_class}, indent=2))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from semisup.data.inputs import read_inputs
+    from semisup.predictor import load
+
+    pred = load(args.run_dir)
+    X, names = read_inputs(args.input, pred.input_shape, pred.kind, pred.config.data.label_column)
+    proba = pred.predict_proba(X)
+    out = Path(args.out)
+    with out.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["item", "prediction", "confidence", *[f"p_{c}" for c in pred.classes_]])
+        for name, p in zip(names, proba, strict=True):
+            k = int(p.argmax())
+            w.writerow([name, pred.classes_[k], f"{p[k]:.6f}", *[f"{v:.6f}" for v in p]])
+    print(f"wrote {len(names)} predictions to {out}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    import semisup.algorithms  # noqa: F401  (registers)
+    import semisup.data.builtin  # noqa: F401
+    import semisup.nets  # noqa: F401
+    from semisup.data.builtin import DESCRIPTIONS
+    from semisup.registry import ALGORITHMS, NETS
+
+    console = Console()
+    t = Table(title="algorithms")
+    t.add_column("name")
+    t.add_column("reference")
+    for n in ALGORITHMS.names():
+        t.add_row(n, ALGORITHMS.get(n).paper)
+    console.print(t)
+    t = Table(title="data sets (or a path: .npz, .csv, image folder, CIFAR python folder)")
+    t.add_column("name")
+    t.add_column("description")
+    for n in DATASETS.names():
+        t.add_row(n, DESCRIPTIONS.get(n, ""))
+    console.print(t)
+    t = Table(title="nets")
+    t.add_column("name")
+    t.add_column("defaults")
+    for n in NETS.names():
+        t.add_row(n, str(NETS.get(n).Config()))
+    console.print(t)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from semisup.demo import run_demo
+
+    run_demo(out=args.out, steps=args.steps, seed=args.seed)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="semisup", description="Semi-supervised learning from few labels.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model; writes a run folder")
+    t.add_argument("--data", help="built-in name (semisup list) or a .npz/.csv/image folder path")
+    t.add_argument("--algorithm", help="e.g. supervised, pseudo_label, pi_model, fixmatch")
+    t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
+    t.add_argument("--label-fraction", type=float, dest="label_fraction")
+    t.add_argument("--net", help="mlp, cnn, wrn28_2 (default: auto by data kind)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--out", help="run folder (default runs/DATA-ALGORITHM-seedN)")
+    t.add_argument("--config", help="YAML file of config keys")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
+    t.add_argument("--no-progress", action="store_true", dest="no_progress")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="test accuracy of a run folder")
+    e.add_argument("run_dir")
+    e.add_argument("--data", help="evaluate on another data set's test split")
+    e.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("predict", help="predict inputs from a .npz, .csv or image folder")
+    pr.add_argument("run_dir")
+    pr.add_argument("input")
+    pr.add_argument("--out", default="predictions.csv")
+    pr.set_defaults(func=cmd_predict)
+
+    ls = sub.add_parser("list", help="algorithms, data sets and nets")
+    ls.set_defaults(func=cmd_list)
+
+    d = sub.add_parser("demo", help="supervised vs FixMatch on two moons with 8 labels")
+    d.add_argument("--out", default="runs/demo")
+    d.add_argument("--steps", type=int, default=500)
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    import semisup.algorithms  # noqa: F401  (registers)
+    import semisup.data.builtin  # noqa: F401
+    import semisup.nets  # noqa: F401
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Exponential moving average of the weights, used for evaluation (FixMatch uses decay 0.999)."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+class EMA(nn.Module):
+    """Holds ``ema`` = d·ema + (1−d)·θ after each optimizer step; buffers (BN statistics) copied.
+
+    d = min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's ``num_updates`` warm-up), so a
+    short run is not evaluated with weights still close to their initialisation. The copy never
+    receives gradients (``requires_grad`` is off) and lives on the model's device.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        super().__init__()
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {decay}")
+        self.decay = decay
+        self.module = copy.deepcopy(model).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+
+    def current_decay(self) -> float:
+        n = int(self.num_updates)
+        return min(self.decay, (1 + n) / (10 + n))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        ema_p = [p for p in self.module.parameters()]
+        src_p = [p.detach() for p in model.parameters()]
+        # One fused call over all tensors instead of a Python loop of small kernels.
+        torch._foreach_lerp_(ema_p, src_p, 1.0 - self.current_decay())
+        self.num_updates += 1
+        for b_ema, b in zip(self.module.buffers(), model.buffers(), strict=True):
+            b_ema.copy_(b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x)

@@ -1,0 +1,78 @@
+"""Turning a data set and a config into device tensors, views and a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from semisup.config import RunConfig
+from semisup.data.dataset import SSLDataset
+from semisup.data.views import View, make_views
+from semisup.nets.build import build_net, check_user_net, default_net_name, with_standardize
+from semisup.registry import NETS
+
+
+@dataclass
+class DeviceData:
+    """The training data on the training device.
+
+    X_lb (L, ...), y_lb (L,): labeled examples. X_pool (P, ...): the unlabeled pool; u_true (P,) its
+    true labels where known (-1 elsewhere; monitoring only). X_test/y_test: held-out split or None.
+    """
+
+    X_lb: Tensor
+    y_lb: Tensor
+    X_pool: Tensor
+    u_true: Tensor
+    X_test: Tensor | None
+    y_test: Tensor | None
+    views: dict[str, View]
+
+    @property
+    def n_pool(self) -> int:
+        return len(self.X_pool)
+
+
+def prepare_data(data: SSLDataset, cfg: RunConfig, device: torch.device) -> DeviceData:
+    X = torch.as_tensor(data.X, dtype=torch.float32)
+    y = torch.as_tensor(data.y, dtype=torch.long)
+    lab = y >= 0
+    pool = torch.ones_like(lab) if cfg.data.unlabeled_includes_labeled else ~lab
+    y_true = torch.as_tensor(data.y_true, dtype=torch.long) if data.y_true is not None else y.clone()
+    if not cfg.data.unlabeled_includes_labeled and data.y_true is None:
+        y_true = torch.full_like(y, -1)
+    scale = X.std(dim=0) if data.kind == "vector" else None
+    has_test = data.X_test is not None
+    return DeviceData(
+        X_lb=X[lab].to(device),
+        y_lb=y[lab].to(device),
+        X_pool=X[pool].to(device),
+        u_true=y_true[pool].to(device),
+        X_test=torch.as_tensor(data.X_test, dtype=torch.float32).to(device) if has_test else None,
+        y_test=torch.as_tensor(data.y_test, dtype=torch.long).to(device) if has_test else None,
+        views=make_views(data.kind, cfg.augment, scale),
+    )
+
+
+def resolve_net(cfg: RunConfig, data: SSLDataset) -> None:
+    """Replace ``net: auto`` by the default net for the data kind, with its default arguments, so the
+    saved config names exactly what ran."""
+    if cfg.net == "auto":
+        cfg.net = default_net_name(data.kind)
+    if cfg.net != "custom" and cfg.net_args is None:
+        cfg.net_args = NETS.get(cfg.net).Config()
+
+
+def build_model(cfg: RunConfig, data: SSLDataset, net: nn.Module | None = None) -> nn.Module:
+    """The net with input standardisation in front, so the model takes raw inputs (N, *input_shape)."""
+    resolve_net(cfg, data)
+    if net is None:
+        net = build_net(cfg.net, data.input_shape, data.num_classes, cfg.net_args)
+    else:
+        check_user_net(net, data.input_shape, data.num_classes)
+    model = with_standardize(net, torch.as_tensor(data.X, dtype=torch.float32), data.kind)
+    if cfg.train.channels_last and data.kind == "image":
+        model = model.to(memory_format=torch.channels_last)
+    return model

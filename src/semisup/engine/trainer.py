@@ -1,0 +1,315 @@
+"""The one training loop. It owns the update, in this order, once per step:
+
+sample → augment → algorithm loss → backward → clip → optimizer step → schedule → EMA → algorithm
+state → log/eval/checkpoint. Algorithms only compute the loss; callbacks only observe.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from semisup.engine.fabric import Fabric
+from torch import nn
+
+from semisup.algorithms.base import Algorithm, StepContext
+from semisup.config import RunConfig
+from semisup.data.batch import Batch
+from semisup.data.dataset import DataError, SSLDataset
+from semisup.engine.callbacks import Callback
+from semisup.engine.checkpoint import CKPT_NAME, load_checkpoint, save_checkpoint
+from semisup.engine.ema import EMA
+from semisup.engine.evaluate import evaluate
+from semisup.engine.metrics import Meter, MetricsCSV
+from semisup.engine.optim import build_optimizer, build_scheduler
+from semisup.engine.progress import ProgressBar
+from semisup.engine.sampler import IndexStream, step_seed
+from semisup.engine.setup import build_model, prepare_data
+from semisup.registry import ALGORITHMS
+
+
+class RunExistsError(FileExistsError):
+    pass
+
+
+@dataclass
+class RunResult:
+    run_dir: Path | None
+    summary: dict[str, Any]
+
+
+class Trainer:
+    """Builds everything from a resolved ``RunConfig`` and runs the loop. Use ``fit`` rather than this."""
+
+    def __init__(
+        self,
+        cfg: RunConfig,
+        fabric: Fabric,
+        out: Path | None,
+        data: SSLDataset,
+        net: nn.Module | None = None,
+        callbacks: Sequence[Callback] = (),
+        resume: bool = False,
+    ) -> None:
+        self.cfg, self.fabric, self.callbacks = cfg, fabric, list(callbacks)
+        self.data = data
+        algo_cls = ALGORITHMS.get(cfg.algorithm)
+        if algo_cls.unlabeled_views and data.n_unlabeled == 0:
+            raise DataError(
+                f"{cfg.algorithm} is semi-supervised but the data has no unlabeled example (no label is -1). "
+                "Add unlabeled examples, pass labels_per_class to hide labels, or use --algorithm supervised"
+            )
+        self.rank, self.world = fabric.global_rank, fabric.world_size
+        device = fabric.device
+
+        # Same seed on every rank before building the net: identical initial weights everywhere.
+        fabric.seed_everything(cfg.seed, verbose=False)
+        self.tensors = prepare_data(data, cfg, device)
+        model = build_model(cfg, data, net)
+        self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+        self.algorithm: Algorithm = algo_cls(cfg.algorithm_args, data.num_classes, self.tensors.n_pool)
+        optimizer = build_optimizer(model, cfg.optim)
+        if cfg.train.compile:
+            model = torch.compile(model)
+        self.model, self.optimizer = fabric.setup(model, optimizer)
+        self.scheduler = build_scheduler(self.optimizer, cfg.train.steps, cfg.optim)
+        self.algorithm.to(device)
+        if self.ema is not None:
+            self.ema.to(device)
+
+        B = cfg.data.batch_size
+        self.lab_stream = IndexStream(len(self.tensors.y_lb), B, cfg.seed, self.rank, self.world, device)
+        self.ulb_stream = (
+            IndexStream(self.tensors.n_pool, cfg.data.mu * B, cfg.seed + 1, self.rank, self.world, device)
+            if algo_cls.unlabeled_views
+            else None
+        )
+        self.step, self.train_seconds = 0, 0.0
+        self.meter, self.timer = Meter(), Meter()
+        self.out = Path(out) if out is not None else None
+        self.metrics: MetricsCSV | None = None
+        self._open_run_dir(resume)
+
+    # ---- run folder --------------------------------------------------------------------------
+    def _open_run_dir(self, resume: bool) -> None:
+        if self.out is None:
+            return
+        ckpt = self.out / "checkpoints" / CKPT_NAME
+        if ckpt.exists() and not resume:
+            raise RunExistsError(
+                f"{self.out} already holds a run; pass --resume to continue it or choose another --out"
+            )
+        if resume and ckpt.exists():
+            rest = load_checkpoint(self.fabric, ckpt, self._state())
+            saved = RunConfig.from_dict(rest["config"])
+            if saved.to_dict() != self.cfg.to_dict():
+                raise ValueError(f"{self.out} was trained with another config; resume with its config.yaml")
+            self.scheduler.load_state_dict(rest["scheduler"])
+            self.step, self.train_seconds = int(rest["step"]), float(rest["train_seconds"])
+            self.meter.load_state_dict(rest["meter"])
+        if self.rank == 0:
+            (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
+            self.cfg.to_yaml(self.out / "config.yaml")
+            self.metrics = MetricsCSV(self.out / "metrics.csv")
+            self.metrics.truncate_after(self.step)
+
+    def _state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"model": self.model, "optimizer": self.optimizer, "algorithm": self.algorithm}
+        if self.ema is not None:
+            state["ema"] = self.ema
+        return state
+
+    def save(self) -> None:
+        if self.out is None:
+            return
+        extra = {
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "meter": self.meter.state_dict(),
+            "config": self.cfg.to_dict(),
+            "meta": self.meta(),
+        }
+        path = save_checkpoint(self.fabric, self.out / "checkpoints", {**self._state(), **extra})
+        for cb in self.callbacks:
+            cb.on_checkpoint(self, self.step, str(path))
+
+    def meta(self) -> dict[str, Any]:
+        """What a predictor needs to rebuild the model from the run folder alone."""
+        return {
+            "classes": list(self.data.classes),
+            "input_shape": list(self.data.input_shape),
+            "kind": self.data.kind,
+            "dataset": self.data.name,
+        }
+
+    @property
+    def eval_model(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.fabric_raw_model
+
+    @property
+    def fabric_raw_model(self) -> nn.Module:
+        return self.model.module if hasattr(self.model, "module") else self.model
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def make_batch(self, step: int) -> Batch:
+        t = self.tensors
+        i_l = self.lab_stream.indices(step)
+        x_lb = t.views[self.algorithm.labeled_view](t.X_lb[i_l])
+        if self.ulb_stream is None:
+            return Batch(x_lb=x_lb, y_lb=t.y_lb[i_l])
+        i_u = self.ulb_stream.indices(step)
+        u = t.X_pool[i_u]
+        u_views = tuple(t.views[v](u) for v in self.algorithm.unlabeled_views)
+        return Batch(x_lb=x_lb, y_lb=t.y_lb[i_l], u_views=u_views, u_index=i_u, u_true=t.u_true[i_u])
+
+    def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, Any], Batch]:
+        cfg, prof = self.cfg, self.cfg.train.profile
+        # Per-step seeding: augmentation and dropout depend only on (seed, step, rank), so a resumed
+        # run draws exactly what the uninterrupted one would have.
+        torch.manual_seed(step_seed(cfg.seed, step, self.rank))
+        t0 = self._tick(prof)
+        batch = self.make_batch(step)
+        t1 = self._tick(prof)
+        ctx = StepContext(step, cfg.train.steps)
+        loss, logs = self.algorithm.training_step(self.model, batch, ctx)
+        self.fabric.backward(loss)
+        t2 = self._tick(prof)
+        if cfg.optim.clip_grad_norm:
+            self.fabric.clip_gradients(self.model, self.optimizer, max_norm=cfg.optim.clip_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.fabric_raw_model)
+        self.algorithm.after_step(self.fabric_raw_model)
+        if prof:
+            t3 = self._tick(prof)
+            self.timer.add({"time/augment": t1 - t0, "time/forward_backward": t2 - t1, "time/update": t3 - t2})
+        logs = {"train/loss": loss.detach(), **logs}
+        return loss, logs, batch
+
+    def _tick(self, sync: bool) -> float:
+        if sync and self.fabric.device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def run(self) -> RunResult:
+        cfg = self.cfg
+        total = cfg.train.steps
+        bar = ProgressBar(total, self.step, f"{cfg.algorithm}", cfg.train.progress and self.rank == 0)
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        self.model.train()
+        start_time = time.perf_counter()
+        last_eval: dict[str, float] = {}
+        try:
+            while self.step < total:
+                step = self.step
+                loss, logs, batch = self.train_step(step)
+                self.meter.add(logs)
+                for cb in self.callbacks:
+                    cb.on_train_batch_end(self, step, batch, loss, logs)
+                self.step = step + 1
+                done = self.step == total
+                if self.step % cfg.train.log_every == 0 or done:
+                    values = {**self.meter.compute(), "lr": self.scheduler.get_last_lr()[0]}
+                    self.meter.reset()
+                    self._record(values, bar)
+                if self.step % cfg.train.eval_every == 0 or done:
+                    last_eval = self.validate()
+                    self._record(last_eval, bar)
+                if self.step % cfg.train.checkpoint_every == 0 or done:
+                    self.train_seconds += time.perf_counter() - start_time
+                    start_time = time.perf_counter()
+                    self.save()
+        finally:
+            bar.close()
+        if not last_eval:  # resumed a finished run: nothing trained, evaluate what was saved
+            last_eval = self.validate()
+        summary = self.summary(last_eval)
+        if self.out is not None and self.rank == 0:
+            (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        for cb in self.callbacks:
+            cb.on_train_end(self, summary)
+        return RunResult(self.out, summary)
+
+    def _record(self, values: dict[str, float], bar: ProgressBar) -> None:
+        if self.rank != 0:
+            return
+        if self.metrics is not None:
+            self.metrics.write(self.step, values)
+        bar.update(self.step, values)
+        for cb in self.callbacks:
+            cb.on_log(self, self.step, values)
+
+    def validate(self) -> dict[str, float]:
+        t = self.tensors
+        if t.X_test is None or self.rank != 0:
+            return {}
+        m = evaluate(self.eval_model, t.X_test, t.y_test, self.cfg.data.eval_batch_size)
+        metrics = {"val/acc": m["acc"], "val/loss": m["loss"]}
+        for cb in self.callbacks:
+            cb.on_validation_end(self, self.step, metrics)
+        return metrics
+
+    def summary(self, last_eval: dict[str, float]) -> dict[str, Any]:
+        cfg = self.cfg
+        timing = self.timer.compute()
+        return {
+            "test_accuracy": last_eval.get("val/acc"),
+            "test_loss": last_eval.get("val/loss"),
+            "algorithm": cfg.algorithm,
+            "dataset": self.data.name,
+            "labels_per_class": cfg.data.labels_per_class,
+            "label_fraction": cfg.data.label_fraction,
+            "n_labeled": int(len(self.tensors.y_lb)),
+            "n_unlabeled": int(self.data.n_unlabeled),
+            "seed": cfg.seed,
+            "steps": self.step,
+            "train_seconds": round(self.train_seconds, 3),
+            "net": cfg.net,
+            "device": str(self.fabric.device),
+            "world_size": self.world,
+            "precision": cfg.fabric.precision,
+            **({"step_time": timing} if timing else {}),
+            **self.meta(),
+        }
+
+
+def fit(
+    cfg: RunConfig,
+    out: str | Path | None = None,
+    data: SSLDataset | None = None,
+    net: nn.Module | None = None,
+    callbacks: Sequence[Callback] = (),
+    resume: bool = False,
+) -> RunResult:
+    """Train ``cfg`` and write the run folder ``out`` (``config.yaml``, ``metrics.csv``, ``summary.json``,
+    ``checkpoints/last.ckpt``). Bad data, names or keys raise before the first step.
+
+    With ``fabric.devices`` > 1 Fabric starts one process per device (DDP); each draws its own batches.
+    """
+    from semisup.data.load import load_dataset
+
+    data = (load_dataset(cfg.data, cfg.seed) if data is None else data).validate()
+    if net is not None:
+        cfg.net, cfg.net_args = "custom", None
+    fabric = Fabric(**asdict(cfg.fabric))
+    fabric.launch()
+    trainer = Trainer(cfg, fabric, Path(out) if out is not None else None, data, net, callbacks, resume)
+    return trainer.run()
+
+
+def resume(run_dir: str | Path, callbacks: Sequence[Callback] = ()) -> RunResult:
+    """Continue a stopped run from ``run_dir/checkpoints/last.ckpt`` with its saved config."""
+    run_dir = Path(run_dir)
+    cfg = RunConfig.from_yaml(run_dir / "config.yaml")
+    if not (run_dir / "checkpoints" / CKPT_NAME).exists():
+        raise FileNotFoundError(f"{run_dir} has no checkpoints/{CKPT_NAME} to resume from")
+    return fit(cfg, run_dir, callbacks=callbacks, resume=True)

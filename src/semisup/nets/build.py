@@ -1,0 +1,142 @@
+"""Build a registered net by name, check a user's own net, and put input standardisation inside a model.
+
+The engine wraps every net as ``nn.Sequential(Standardize, net)`` so a saved model predicts from the
+user's raw inputs, with no separate preprocessing step to lose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from semisup.registry import NETS
+
+KINDS = ("image", "vector")
+
+
+def resolve_config(cls: type, cfg: Any) -> Any:
+    """``cls.Config()`` for ``None``; ``cfg`` itself if it is a ``cls.Config``; else a ``TypeError``."""
+    if cfg is None:
+        return cls.Config()
+    if not isinstance(cfg, cls.Config):
+        raise TypeError(f"{cls.__name__} expects cfg to be {cls.__name__}.Config, got {type(cfg).__name__}")
+    return cfg
+
+
+def check_num_classes(num_classes: int) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    return num_classes
+
+
+def check_image_shape(net: str, input_shape: tuple[int, ...], min_side: int = 1) -> tuple[int, int, int]:
+    """``input_shape`` as ``(C, H, W)`` with ``H, W >= min_side``, else a ``ValueError`` saying why."""
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        hint = " use 'mlp' for feature vectors (D,)." if len(input_shape) == 1 else ""
+        raise ValueError(f"{net!r} needs images of shape (C, H, W), got {tuple(input_shape)};{hint}")
+    c, h, w = input_shape
+    if min(h, w) < min_side:
+        raise ValueError(f"{net!r} needs images of at least {min_side}x{min_side}, got {h}x{w}")
+    return c, h, w
+
+
+def build_net(name: str, input_shape: tuple[int, ...], num_classes: int, cfg: Any = None) -> nn.Module:
+    """The registered net ``name`` for inputs of ``input_shape`` (no batch dimension).
+
+    Raises:
+        UnknownNameError: for an unregistered name; the message suggests the closest names.
+    """
+    return NETS.get(name)(tuple(int(s) for s in input_shape), num_classes, cfg)
+
+
+def default_net_name(kind: str) -> str:
+    """``"cnn"`` for ``"image"`` inputs ``(C, H, W)``, ``"mlp"`` for ``"vector"`` inputs ``(D,)``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return {"image": "cnn", "vector": "mlp"}[kind]
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` with per-channel ``(1, C, 1, 1)`` or per-feature ``(1, D)`` buffers.
+
+    The statistics are buffers, so they are saved in ``state_dict`` with the net they feed.
+    """
+
+    def __init__(self, mean: Tensor, std: Tensor) -> None:
+        super().__init__()
+        if mean.shape != std.shape:
+            raise ValueError(f"mean and std shapes differ: {tuple(mean.shape)} vs {tuple(std.shape)}")
+        if not bool((std > 0).all()):
+            raise ValueError("std must be > 0 everywhere")
+        self.register_buffer("mean", mean.detach().clone())
+        self.register_buffer("std", std.detach().clone())
+
+    @classmethod
+    def from_data(cls, X: Tensor, kind: str) -> Standardize:
+        """Statistics of ``X``: ``(N, C, H, W)`` per channel for ``"image"``, ``(N, D)`` per feature for
+        ``"vector"``. ``std`` is ``torch.std`` (unbiased), clamped at 1e-6 so a constant feature maps to 0
+        instead of dividing by zero."""
+        ndim = {"image": 4, "vector": 2}.get(kind)
+        if ndim is None:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if X.ndim != ndim:
+            raise ValueError(f"{kind} data must be {ndim}-D (N, ...), got shape {tuple(X.shape)}")
+        if X.shape[0] < 2:
+            raise ValueError(f"need at least 2 samples to estimate a std, got {X.shape[0]}")
+        X = X if X.is_floating_point() else X.float()
+        dims = (0, 2, 3) if kind == "image" else (0,)
+        mean = X.mean(dim=dims, keepdim=True)
+        std = X.std(dim=dims, keepdim=True).clamp_min(1e-6)
+        return cls(mean, std)
+
+    @classmethod
+    def identity(cls, input_shape: tuple[int, ...], kind: str) -> Standardize:
+        """Mean 0, std 1 buffers of the right shape: a placeholder to ``load_state_dict`` into."""
+        shape = (1, input_shape[0], 1, 1) if kind == "image" else (1, *input_shape)
+        return cls(torch.zeros(shape), torch.ones(shape))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+def with_standardize(net: nn.Module, X: Tensor, kind: str) -> nn.Sequential:
+    """``nn.Sequential(Standardize.from_data(X, kind), net)``: the model then takes raw inputs."""
+    return nn.Sequential(Standardize.from_data(X, kind), net)
+
+
+@torch.no_grad()
+def check_user_net(net: nn.Module, input_shape: tuple[int, ...], num_classes: int) -> None:
+    """Check that any ``nn.Module`` maps a dummy batch ``(2, *input_shape)`` to finite ``(2, num_classes)``.
+
+    Runs in eval mode (BatchNorm would fail on tiny batches otherwise) and restores every submodule's
+    mode afterwards.
+
+    Raises:
+        ValueError: if the forward fails, or its output is not a finite ``(2, num_classes)`` tensor.
+    """
+    if not isinstance(net, nn.Module):
+        raise ValueError(f"the network must be a torch.nn.Module, got {type(net).__name__}")
+    param = next(iter(net.parameters()), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    x = torch.randn((2, *input_shape), generator=torch.Generator().manual_seed(0)).to(device, dtype)
+    modes = [(m, m.training) for m in net.modules()]
+    net.eval()
+    try:
+        out = net(x)
+    except Exception as err:
+        raise ValueError(f"the network failed on a dummy batch of shape {tuple(x.shape)}: {err}") from err
+    finally:
+        for m, training in modes:
+            m.training = training
+    if not isinstance(out, Tensor):
+        raise ValueError(f"the network must return a logits tensor, got {type(out).__name__}")
+    if tuple(out.shape) != (2, num_classes):
+        raise ValueError(
+            f"the network must map inputs of shape (N, {', '.join(map(str, input_shape))}) to logits "
+            f"(N, {num_classes}); a batch of 2 gave {tuple(out.shape)}"
+        )
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError("the network gave non-finite logits (NaN or inf) on a dummy batch")

@@ -1,0 +1,83 @@
+"""The command line: same code path as the API, clear errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+
+from semisup.cli import main
+
+
+def train_args(out, *extra):
+    return ["train", "--data", "moons", "--algorithm", "fixmatch", "--labels-per-class", "4", "--seed", "0",
+            "--steps", "20", "--out", str(out), "--no-progress", "--set", "data.batch_size=8",
+            "--set", "train.eval_every=10", *extra]
+
+
+def test_train_eval_predict(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(out)) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    s = json.loads((out / "summary.json").read_text())
+    assert s["algorithm"] == "fixmatch" and s["labels_per_class"] == 4 and s["n_labeled"] == 8
+
+    assert main(["eval", str(out)]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert abs(ev["test_accuracy"] - s["test_accuracy"]) < 1e-9 and ev["n_test"] == 1000
+
+    X = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
+    np.savez(tmp_path / "new.npz", X=X)
+    assert main(["predict", str(out), str(tmp_path / "new.npz"), "--out", str(tmp_path / "p.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert len(rows) == 7 and set(rows[0]) >= {"item", "prediction", "confidence"}
+    assert all(abs(float(r["p_upper"]) + float(r["p_lower"]) - 1) < 1e-5 for r in rows)
+
+
+def test_config_file_and_overrides(tmp_path):
+    (tmp_path / "c.yaml").write_text("algorithm:\n  name: pi_model\n  lambda_u: 5\ntrain:\n  steps: 6\n")
+    out = tmp_path / "r"
+    assert main(["train", "--config", str(tmp_path / "c.yaml"), "--data", "moons", "--out", str(out),
+                 "--no-progress", "--set", "data.batch_size=4"]) == 0
+    text = (out / "config.yaml").read_text()
+    assert "pi_model" in text and "lambda_u: 5.0" in text and "steps: 6" in text
+
+
+def test_errors_exit_2_with_suggestions(tmp_path, capsys):
+    assert main(train_args(tmp_path / "a", "--set", "train.stepz=3")) == 2
+    assert "Did you mean train.steps" in capsys.readouterr().err
+    assert main(["train", "--algorithm", "fixmach", "--data", "moons", "--out", str(tmp_path / "b")]) == 2
+    assert "fixmatch" in capsys.readouterr().err
+    assert main(["train", "--data", "digitz", "--out", str(tmp_path / "c")]) == 2
+    assert "digits" in capsys.readouterr().err
+    assert main(["train", "--net", "wrn28", "--data", "moons", "--out", str(tmp_path / "d")]) == 2
+    assert "wrn28_2" in capsys.readouterr().err
+
+
+def test_user_csv_keeps_its_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-3, 1, (40, 3)), rng.normal(3, 1, (40, 3))]
+    labels = ["neg"] * 40 + ["pos"] * 40
+    with open(tmp_path / "d.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "c", "label"])
+        for i, (x, lab) in enumerate(zip(X, labels, strict=True)):
+            w.writerow([*x, lab if i % 10 == 0 else ""])
+    out = tmp_path / "r"
+    assert main(["train", "--data", str(tmp_path / "d.csv"), "--algorithm", "fixmatch", "--steps", "5",
+                 "--out", str(out), "--no-progress", "--set", "data.batch_size=4"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["n_labeled"] == 8 and s["labels_per_class"] is None and s["classes"] == ["neg", "pos"]
+    assert main(["predict", str(out), str(tmp_path / "d.csv"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert len(list(csv.DictReader(open(tmp_path / "p.csv")))) == 80
+
+
+def test_list_and_demo(tmp_path, capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for name in ("fixmatch", "pi_model", "pseudo_label", "supervised", "digits", "moons", "mnist5k", "wrn28_2"):
+        assert name in text
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "30"]) == 0
+    text = capsys.readouterr().out
+    assert "supervised" in text and "fixmatch" in text and "test accuracy" in text

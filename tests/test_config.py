@@ -1,0 +1,62 @@
+import pytest
+
+from semisup.config import ConfigError, RunConfig, apply_overrides
+from semisup.registry import ALGORITHMS, UnknownNameError
+
+
+def test_defaults_resolve_algorithm_config():
+    cfg = RunConfig.from_dict({})
+    assert cfg.algorithm == "fixmatch"
+    assert cfg.algorithm_args == ALGORITHMS.get("fixmatch").Config()
+    assert cfg.algorithm_args.threshold == 0.95
+
+
+def test_round_trip_yaml(tmp_path):
+    cfg = RunConfig.from_dict({"algorithm": {"name": "pi_model", "lambda_u": 10}, "net": "mlp", "seed": 3})
+    cfg.to_yaml(tmp_path / "c.yaml")
+    back = RunConfig.from_yaml(tmp_path / "c.yaml")
+    assert back == cfg
+    assert back.algorithm_args.lambda_u == 10.0 and isinstance(back.algorithm_args.lambda_u, float)
+
+
+@pytest.mark.parametrize(
+    "d, expected",
+    [
+        ({"train": {"stpes": 3}}, "train.steps"),
+        ({"optimm": {}}, "optim"),
+        ({"algorithm": {"name": "fixmatch", "treshold": 0.9}}, "algorithm.threshold"),
+    ],
+)
+def test_unknown_key_suggests_closest(d, expected):
+    with pytest.raises(ConfigError, match="Did you mean") as e:
+        RunConfig.from_dict(d)
+    assert expected in str(e.value)
+
+
+def test_unknown_algorithm_suggests_closest():
+    with pytest.raises(UnknownNameError, match="fixmatch"):
+        RunConfig.from_dict({"algorithm": "fixmach"})
+
+
+def test_type_errors_are_clear():
+    with pytest.raises(ConfigError, match="train.steps must be an integer"):
+        RunConfig.from_dict({"train": {"steps": "many"}})
+    with pytest.raises(ConfigError, match="must be true or false"):
+        RunConfig.from_dict({"optim": {"nesterov": "yes"}})
+
+
+def test_overrides_parse_yaml_values():
+    d = apply_overrides({}, ["train.steps=500", "optim.clip_grad_norm=null", "algorithm.threshold=0.9", "optim.lr=1e-3"])
+    cfg = RunConfig.from_dict(d)
+    assert cfg.train.steps == 500 and cfg.optim.clip_grad_norm is None
+    assert cfg.algorithm_args.threshold == 0.9 and cfg.optim.lr == 1e-3
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides({}, ["train.steps"])
+    # an algorithm given by name can still take argument overrides
+    d = apply_overrides({"algorithm": "fixmatch"}, ["algorithm.lambda_u=2"])
+    assert RunConfig.from_dict(d).algorithm_args.lambda_u == 2.0
+
+
+def test_net_args_need_a_named_net():
+    with pytest.raises(ConfigError, match="name the net"):
+        RunConfig.from_dict({"net": {"width": 3}})
