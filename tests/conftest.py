@@ -26,8 +26,14 @@ def blobs(n: int = 120, d: int = 5, c: int = 3, labeled_per_class: int = 4, seed
     for k in range(c):
         y_partial[np.flatnonzero(y == k)[:labeled_per_class]] = k
     return SSLDataset(
-        X=X, y=y_partial.astype(np.int64), classes=[f"c{k}" for k in range(c)], kind="vector",
-        X_test=Xt, y_test=yt.astype(np.int64), y_true=y.astype(np.int64), name="blobs",
+        X=X,
+        y=y_partial.astype(np.int64),
+        classes=[f"c{k}" for k in range(c)],
+        kind="vector",
+        X_test=Xt,
+        y_test=yt.astype(np.int64),
+        y_true=y.astype(np.int64),
+        name="blobs",
     )
 
 

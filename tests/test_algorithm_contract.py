@@ -49,7 +49,13 @@ def test_one_step_finite_loss_and_known_log_names(name):
     assert "train/sup_loss" in logs
     if algo.uses_unlabeled:
         assert "train/unsup_loss" in logs and "train/pseudo_acc" in logs
-    allowed = {"train/sup_loss", "train/unsup_loss", "train/mask_ratio", "train/pseudo_acc", "train/unsup_weight"}
+    allowed = {
+        "train/sup_loss",
+        "train/unsup_loss",
+        "train/mask_ratio",
+        "train/pseudo_acc",
+        "train/unsup_weight",
+    }
     assert set(logs) <= allowed | {k for k in logs if k.startswith("train/")}
 
 

@@ -11,9 +11,27 @@ from semisup.cli import main
 
 
 def train_args(out, *extra):
-    return ["train", "--data", "moons", "--algorithm", "fixmatch", "--labels-per-class", "4", "--seed", "0",
-            "--steps", "20", "--out", str(out), "--no-progress", "--set", "data.batch_size=8",
-            "--set", "train.eval_every=10", *extra]
+    return [
+        "train",
+        "--data",
+        "moons",
+        "--algorithm",
+        "fixmatch",
+        "--labels-per-class",
+        "4",
+        "--seed",
+        "0",
+        "--steps",
+        "20",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--set",
+        "data.batch_size=8",
+        "--set",
+        "train.eval_every=10",
+        *extra,
+    ]
 
 
 def test_train_eval_predict(tmp_path, capsys):
@@ -38,8 +56,23 @@ def test_train_eval_predict(tmp_path, capsys):
 def test_config_file_and_overrides(tmp_path):
     (tmp_path / "c.yaml").write_text("algorithm:\n  name: pi_model\n  lambda_u: 5\ntrain:\n  steps: 6\n")
     out = tmp_path / "r"
-    assert main(["train", "--config", str(tmp_path / "c.yaml"), "--data", "moons", "--out", str(out),
-                 "--no-progress", "--set", "data.batch_size=4"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(tmp_path / "c.yaml"),
+                "--data",
+                "moons",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--set",
+                "data.batch_size=4",
+            ]
+        )
+        == 0
+    )
     text = (out / "config.yaml").read_text()
     assert "pi_model" in text and "lambda_u: 5.0" in text and "steps: 6" in text
 
@@ -65,8 +98,25 @@ def test_user_csv_keeps_its_labels(tmp_path):
         for i, (x, lab) in enumerate(zip(X, labels, strict=True)):
             w.writerow([*x, lab if i % 10 == 0 else ""])
     out = tmp_path / "r"
-    assert main(["train", "--data", str(tmp_path / "d.csv"), "--algorithm", "fixmatch", "--steps", "5",
-                 "--out", str(out), "--no-progress", "--set", "data.batch_size=4"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(tmp_path / "d.csv"),
+                "--algorithm",
+                "fixmatch",
+                "--steps",
+                "5",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--set",
+                "data.batch_size=4",
+            ]
+        )
+        == 0
+    )
     s = json.loads((out / "summary.json").read_text())
     assert s["n_labeled"] == 8 and s["labels_per_class"] is None and s["classes"] == ["neg", "pos"]
     assert main(["predict", str(out), str(tmp_path / "d.csv"), "--out", str(tmp_path / "p.csv")]) == 0
@@ -76,7 +126,16 @@ def test_user_csv_keeps_its_labels(tmp_path):
 def test_list_and_demo(tmp_path, capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
-    for name in ("fixmatch", "pi_model", "pseudo_label", "supervised", "digits", "moons", "mnist5k", "wrn28_2"):
+    for name in (
+        "fixmatch",
+        "pi_model",
+        "pseudo_label",
+        "supervised",
+        "digits",
+        "moons",
+        "mnist5k",
+        "wrn28_2",
+    ):
         assert name in text
     assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "30"]) == 0
     text = capsys.readouterr().out

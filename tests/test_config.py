@@ -46,7 +46,9 @@ def test_type_errors_are_clear():
 
 
 def test_overrides_parse_yaml_values():
-    d = apply_overrides({}, ["train.steps=500", "optim.clip_grad_norm=null", "algorithm.threshold=0.9", "optim.lr=1e-3"])
+    d = apply_overrides(
+        {}, ["train.steps=500", "optim.clip_grad_norm=null", "algorithm.threshold=0.9", "optim.lr=1e-3"]
+    )
     cfg = RunConfig.from_dict(d)
     assert cfg.train.steps == 500 and cfg.optim.clip_grad_norm is None
     assert cfg.algorithm_args.threshold == 0.9 and cfg.optim.lr == 1e-3

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import blobs
+
 from semisup.config import OptimConfig, RunConfig
 from semisup.data.dataset import DataError
 from semisup.engine.callbacks import Callback
@@ -26,8 +26,14 @@ def tiny_cfg(algorithm="fixmatch", steps=30, **train) -> RunConfig:
             "algorithm": {"name": algorithm},
             "net": {"name": "mlp", "hidden": [32]},
             "data": {"batch_size": 8, "mu": 2},
-            "train": {"steps": steps, "log_every": 5, "eval_every": 10, "checkpoint_every": 10,
-                      "progress": False, **train},
+            "train": {
+                "steps": steps,
+                "log_every": 5,
+                "eval_every": 10,
+                "checkpoint_every": 10,
+                "progress": False,
+                **train,
+            },
         }
     )
 
@@ -49,7 +55,9 @@ def test_run_folder_is_self_describing(tmp_path, blob_data):
     rows = read_metrics(run / "metrics.csv")
     assert [int(r["step"]) for r in rows] == [5, 10, 15, 20, 25, 30]
     assert rows[1]["val/acc"] != "" and rows[0]["val/acc"] == ""
-    assert {"train/sup_loss", "train/unsup_loss", "train/mask_ratio", "train/pseudo_acc", "lr"} <= set(rows[0])
+    assert {"train/sup_loss", "train/unsup_loss", "train/mask_ratio", "train/pseudo_acc", "lr"} <= set(
+        rows[0]
+    )
     # the saved config rebuilds the same run config, net resolved
     cfg = RunConfig.from_yaml(run / "config.yaml")
     assert cfg.net == "mlp" and cfg.net_args.hidden == (32,)
@@ -81,18 +89,31 @@ class Kill(Callback):
 def test_killed_run_resumes_exactly(tmp_path, blob_data, algorithm):
     full = fit(tiny_cfg(algorithm, steps=30, checkpoint_every=7), tmp_path / "full", data=blob_data)
     with pytest.raises(KeyboardInterrupt):
-        fit(tiny_cfg(algorithm, steps=30, checkpoint_every=7), tmp_path / "cut", data=blob_data, callbacks=[Kill(17)])
+        fit(
+            tiny_cfg(algorithm, steps=30, checkpoint_every=7),
+            tmp_path / "cut",
+            data=blob_data,
+            callbacks=[Kill(17)],
+        )
     # the cut run logged rows past its last checkpoint (step 14); resuming must drop and redo them
     assert max(int(r["step"]) for r in read_metrics(tmp_path / "cut" / "metrics.csv")) == 15
-    resumed = fit(tiny_cfg(algorithm, steps=30, checkpoint_every=7), tmp_path / "cut", data=blob_data, resume=True)
+    resumed = fit(
+        tiny_cfg(algorithm, steps=30, checkpoint_every=7), tmp_path / "cut", data=blob_data, resume=True
+    )
     a, b = read_metrics(tmp_path / "full" / "metrics.csv"), read_metrics(tmp_path / "cut" / "metrics.csv")
     assert a == b
     assert resumed.summary["test_accuracy"] == full.summary["test_accuracy"]
 
 
 def test_resume_from_folder_uses_saved_config(tmp_path):
-    cfg = RunConfig.from_dict({"algorithm": "supervised", "net": "mlp", "data": {"name": "moons", "batch_size": 8},
-                               "train": {"steps": 12, "checkpoint_every": 4, "progress": False}})
+    cfg = RunConfig.from_dict(
+        {
+            "algorithm": "supervised",
+            "net": "mlp",
+            "data": {"name": "moons", "batch_size": 8},
+            "train": {"steps": 12, "checkpoint_every": 4, "progress": False},
+        }
+    )
     with pytest.raises(KeyboardInterrupt):
         fit(cfg, tmp_path / "r", callbacks=[Kill(6)])
     res = resume(tmp_path / "r")
@@ -136,7 +157,10 @@ def test_user_module_is_accepted_and_checked(tmp_path, blob_data):
     net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
     res = fit(tiny_cfg(steps=5), tmp_path / "u", data=blob_data, net=net)
     assert res.summary["net"] == "custom"
-    pred = load(tmp_path / "u", net=torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)))
+    pred = load(
+        tmp_path / "u",
+        net=torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)),
+    )
     assert pred.predict_proba(blob_data.X_test).shape == (60, 3)
     with pytest.raises(ValueError):
         fit(tiny_cfg(steps=5), tmp_path / "bad", data=blob_data, net=torch.nn.Linear(5, 7))

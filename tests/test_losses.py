@@ -2,7 +2,14 @@ import math
 
 import torch
 
-from semisup.losses import confidence_mask, linear_ramp, masked_mean, mse_probs, sigmoid_rampup, soft_cross_entropy
+from semisup.losses import (
+    confidence_mask,
+    linear_ramp,
+    masked_mean,
+    mse_probs,
+    sigmoid_rampup,
+    soft_cross_entropy,
+)
 
 
 def test_soft_cross_entropy_hand_value():
@@ -14,7 +21,9 @@ def test_soft_cross_entropy_hand_value():
     # one-hot soft targets equal hard targets
     logits = torch.randn(7, 4)
     y = torch.randint(0, 4, (7,))
-    assert torch.allclose(soft_cross_entropy(logits, torch.eye(4)[y]), soft_cross_entropy(logits, y), atol=1e-6)
+    assert torch.allclose(
+        soft_cross_entropy(logits, torch.eye(4)[y]), soft_cross_entropy(logits, y), atol=1e-6
+    )
 
 
 def test_confidence_mask_and_masked_mean():
@@ -40,4 +49,8 @@ def test_ramps():
     assert sigmoid_rampup(0.0, 0.5) == math.exp(-5)
     assert sigmoid_rampup(0.5, 0.5) == 1.0 and sigmoid_rampup(0.9, 0.5) == 1.0
     assert math.isclose(sigmoid_rampup(0.25, 0.5), math.exp(-5 * 0.25))
-    assert linear_ramp(0.05, 0.1, 0.6) == 0.0 and math.isclose(linear_ramp(0.35, 0.1, 0.6), 0.5) and linear_ramp(0.7, 0.1, 0.6) == 1.0
+    assert (
+        linear_ramp(0.05, 0.1, 0.6) == 0.0
+        and math.isclose(linear_ramp(0.35, 0.1, 0.6), 0.5)
+        and linear_ramp(0.7, 0.1, 0.6) == 1.0
+    )

@@ -54,7 +54,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         s = result.summary
         acc = s["test_accuracy"]
         acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
-        print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {s['train_seconds']:.1f}s -> {result.run_dir}")
+        print(
+            f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {s['train_seconds']:.1f}s -> {result.run_dir}"
+        )
     return 0
 
 
@@ -79,10 +81,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise DataError(f"data set {data.name!r} has no test split to evaluate on; pass --data with one")
     ids = pred.predict_ids(data.X_test)
     acc = float((ids == data.y_test).mean())
-    per_class = {
-        data.classes[c]: float((ids[data.y_test == c] == c).mean()) for c in np.unique(data.y_test)
-    }
-    print(json.dumps({"test_accuracy": acc, "n_test": int(len(ids)), "per_class_accuracy": per_class}, indent=2))
+    per_class = {data.classes[c]: float((ids[data.y_test == c] == c).mean()) for c in np.unique(data.y_test)}
+    print(
+        json.dumps({"test_accuracy": acc, "n_test": int(len(ids)), "per_class_accuracy": per_class}, indent=2)
+    )
     return 0
 
 

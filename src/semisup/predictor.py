@@ -23,7 +23,9 @@ class Predictor:
         classes_: class names, in id order. config: the run's ``RunConfig``. input_shape, kind.
     """
 
-    def __init__(self, model: nn.Module, config: RunConfig, meta: dict[str, Any], device: str = "cpu") -> None:
+    def __init__(
+        self, model: nn.Module, config: RunConfig, meta: dict[str, Any], device: str = "cpu"
+    ) -> None:
         self.model = model.to(device).eval()
         self.config = config
         self.classes_ = np.array(meta["classes"])
@@ -57,7 +59,9 @@ class Predictor:
         return self.predict_proba(X, batch_size).argmax(axis=1)
 
 
-def load(run_dir: str | Path, net: nn.Module | None = None, device: str = "cpu", use_ema: bool = True) -> Predictor:
+def load(
+    run_dir: str | Path, net: nn.Module | None = None, device: str = "cpu", use_ema: bool = True
+) -> Predictor:
     """Rebuild the trained model of ``run_dir`` from its checkpoint.
 
     Args:

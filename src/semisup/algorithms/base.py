@@ -60,7 +60,9 @@ class Algorithm(nn.Module):
     def uses_unlabeled(self) -> bool:
         return len(self.unlabeled_views) > 0
 
-    def training_step(self, model: Callable[[Tensor], Tensor], batch: Batch, ctx: StepContext) -> tuple[Tensor, Logs]:
+    def training_step(
+        self, model: Callable[[Tensor], Tensor], batch: Batch, ctx: StepContext
+    ) -> tuple[Tensor, Logs]:
         """Return the scalar loss to minimise and named values to log (``train/...``)."""
         raise NotImplementedError
 

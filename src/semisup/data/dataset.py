@@ -79,7 +79,9 @@ class SSLDataset:
         if (self.X_test is None) != (self.y_test is None):
             raise DataError("give both X_test and y_test, or neither")
         if self.X_test is not None:
-            validate_arrays(self.X_test, self.y_test, self.num_classes, what="test data", allow_unlabeled=False)
+            validate_arrays(
+                self.X_test, self.y_test, self.num_classes, what="test data", allow_unlabeled=False
+            )
             if self.X_test.shape[1:] != self.X.shape[1:]:
                 raise DataError(
                     f"test inputs have shape {self.X_test.shape[1:]} per example but training inputs have "
@@ -105,7 +107,9 @@ def validate_arrays(
 ) -> None:
     """Length match, finite inputs, labels in {-1, 0..C-1}."""
     if y is not None and len(X) != len(y):
-        raise DataError(f"{what}: X has {len(X)} rows but y has {len(y)} labels; they must have the same length")
+        raise DataError(
+            f"{what}: X has {len(X)} rows but y has {len(y)} labels; they must have the same length"
+        )
     if len(X) == 0:
         raise DataError(f"{what} is empty")
     if not np.issubdtype(X.dtype, np.number):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from semisup.engine.fabric import Fabric
 
 CKPT_NAME = "last.ckpt"

@@ -23,7 +23,9 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
     groups = param_groups(model, cfg.weight_decay)
     if cfg.name == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
+        return torch.optim.SGD(
+            groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0
+        )
     if cfg.name == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
     raise ConfigError(f"unknown optim.name {cfg.name!r}: choose 'sgd' or 'adamw'")
@@ -41,6 +43,8 @@ def lr_factor(step: int, total: int, cfg: OptimConfig) -> float:
     raise ConfigError(f"unknown optim.schedule {cfg.schedule!r}: choose 'cosine' or 'constant'")
 
 
-def build_scheduler(opt: torch.optim.Optimizer, total: int, cfg: OptimConfig) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    opt: torch.optim.Optimizer, total: int, cfg: OptimConfig
+) -> torch.optim.lr_scheduler.LambdaLR:
     lr_factor(0, total, cfg)  # fail on a bad schedule name now, not at the first step
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, total, cfg))

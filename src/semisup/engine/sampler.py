@@ -19,7 +19,13 @@ class IndexStream:
     """
 
     def __init__(
-        self, n: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1, device: str | torch.device = "cpu"
+        self,
+        n: int,
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+        device: str | torch.device = "cpu",
     ) -> None:
         if n < 1:
             raise ValueError("cannot draw batches from an empty pool")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from semisup.engine.fabric import Fabric
 from torch import nn
 
 from semisup.algorithms.base import Algorithm, StepContext
@@ -25,6 +24,7 @@ from semisup.engine.callbacks import Callback
 from semisup.engine.checkpoint import CKPT_NAME, load_checkpoint, save_checkpoint
 from semisup.engine.ema import EMA
 from semisup.engine.evaluate import evaluate
+from semisup.engine.fabric import Fabric
 from semisup.engine.metrics import Meter, MetricsCSV
 from semisup.engine.optim import build_optimizer, build_scheduler
 from semisup.engine.progress import ProgressBar
@@ -119,7 +119,11 @@ class Trainer:
             self.metrics.truncate_after(self.step)
 
     def _state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"model": self.model, "optimizer": self.optimizer, "algorithm": self.algorithm}
+        state: dict[str, Any] = {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "algorithm": self.algorithm,
+        }
         if self.ema is not None:
             state["ema"] = self.ema
         return state
@@ -190,7 +194,9 @@ class Trainer:
         self.algorithm.after_step(self.fabric_raw_model)
         if prof:
             t3 = self._tick(prof)
-            self.timer.add({"time/augment": t1 - t0, "time/forward_backward": t2 - t1, "time/update": t3 - t2})
+            self.timer.add(
+                {"time/augment": t1 - t0, "time/forward_backward": t2 - t1, "time/update": t3 - t2}
+            )
         logs = {"train/loss": loss.detach(), **logs}
         return loss, logs, batch
 

@@ -4,4 +4,11 @@ from semisup.losses.classification import confidence_mask, masked_mean, soft_cro
 from semisup.losses.consistency import mse_probs
 from semisup.losses.ramps import linear_ramp, sigmoid_rampup
 
-__all__ = ["confidence_mask", "linear_ramp", "masked_mean", "mse_probs", "sigmoid_rampup", "soft_cross_entropy"]
+__all__ = [
+    "confidence_mask",
+    "linear_ramp",
+    "masked_mean",
+    "mse_probs",
+    "sigmoid_rampup",
+    "soft_cross_entropy",
+]

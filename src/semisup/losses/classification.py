@@ -5,7 +5,6 @@ Shapes: logits (N, C); targets either (N,) class ids or (N, C) probabilities; ma
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
