@@ -115,15 +115,16 @@ def test_flip_about_half_and_exact():
 
 
 # ---- strong image view: RandAugment dispatch and cutout ------------------------------------------
+@pytest.mark.parametrize("branch_free", [False, True])
 @pytest.mark.parametrize("magnitude", [0.3, None])
-def test_rand_augment_applies_one_op_per_round_to_the_right_sample(monkeypatch, magnitude):
+def test_rand_augment_applies_one_op_per_round_to_the_right_sample(monkeypatch, magnitude, branch_free):
     """Fake ops tag their output with their index and magnitude, so we can decode what each sample got."""
     fake = {f"op{k}": (lambda x, m, k=k: x + 1000.0 * k + m.view(-1, 1, 1, 1)) for k in range(14)}
     monkeypatch.setattr(V, "IMAGE_OPS", fake)
     x = torch.arange(700.0).view(700, 1, 1, 1).expand(700, 1, 2, 2).contiguous()
     torch.manual_seed(0)
-    delta = (V.rand_augment(x, 1, magnitude) - x)[:, 0, 0, 0]
-    assert torch.equal(V.rand_augment(x, 0, magnitude), x)
+    delta = (V.rand_augment(x, 1, magnitude, branch_free) - x)[:, 0, 0, 0]
+    assert torch.equal(V.rand_augment(x, 0, magnitude, branch_free), x)
     k = torch.round(delta / 1000.0)
     m = delta - 1000.0 * k
     counts = torch.bincount(k.long(), minlength=14)
@@ -133,6 +134,65 @@ def test_rand_augment_applies_one_op_per_round_to_the_right_sample(monkeypatch, 
         assert m.abs().max() <= 1 and m.abs().std() > 0.2  # uniform strength in [0, 1]
     else:
         assert torch.allclose(m.abs(), torch.full_like(m, magnitude), atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(42, 3, 10, 14), (28, 1, 8, 8), (28, 2, 2, 2)])
+def test_both_dispatch_paths_equal_the_ops_applied_one_by_one(shape, dtype):
+    """Branch-free (one affine + one blend + whole-batch ops, selected per sample) and subset dispatch give
+    equal results, and each sample is its own op applied alone, for the same op ids and magnitudes."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(shape, generator=g, dtype=dtype)
+    fns = list(IMAGE_OPS.values())
+    op_ids = torch.randperm(shape[0], generator=g) % len(fns)  # every op, in a shuffled order
+    mags = torch.rand(shape[0], generator=g) * 2 - 1
+    fast = V.apply_ops(x, op_ids, mags, branch_free=True)
+    assert torch.equal(fast, V.apply_ops(x, op_ids, mags, branch_free=False))
+    assert fast.dtype == dtype and fast.min() >= 0 and fast.max() <= 1
+    for i, k in enumerate(op_ids.tolist()):
+        torch.testing.assert_close(fast[i : i + 1], fns[k](x[i : i + 1], mags[i : i + 1]), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("magnitude", [0.7, None])
+def test_both_dispatch_paths_give_the_same_views_for_a_seed(magnitude):
+    x = torch.rand(32, 3, 10, 10)
+    cfg = AugmentConfig(flip=True, strong_ops=3, strong_magnitude=magnitude)
+    out = []
+    for branch_free in (False, True):
+        torch.manual_seed(3)
+        out.append(V.ImageView(cfg, strong=True, branch_free=branch_free)(x))
+    assert torch.equal(*out)
+
+
+@pytest.mark.parametrize("strong", [False, True])
+def test_image_views_trace_as_one_graph_without_host_sync(strong):
+    """fullgraph=True fails on a graph break: a host sync (.item(), .tolist(), data-dependent shapes or
+    control flow). The branch-free views must trace whole, so they can be CUDA-graph captured."""
+    x = torch.rand(8, 3, 12, 12)
+    view = V.ImageView(AugmentConfig(flip=True), strong=strong, branch_free=True)
+    compiled = torch.compile(view.__call__, fullgraph=True, backend="eager")
+    torch.manual_seed(0)
+    a = compiled(x)
+    torch.manual_seed(0)
+    assert torch.equal(a, view(x))
+    if strong:  # the check has teeth: the subset path reads its subset sizes on the host
+        subset = V.ImageView(AugmentConfig(), strong=True, branch_free=False)
+        with pytest.raises((torch._dynamo.exc.TorchDynamoException, RuntimeError)):
+            torch.compile(subset.__call__, fullgraph=True, backend="eager")(x)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_views_never_sync():
+    x = torch.rand(64, 3, 32, 32, device="cuda")
+    views = make_views("image", AugmentConfig(flip=True))
+    views["strong"](x)  # warm up (lazy CUDA init may sync)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for name in ("weak", "strong"):
+            views[name](x)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
 
 
 def test_cutout_is_one_gray_square():

@@ -21,156 +21,34 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from semisup.config import AugmentConfig
+from semisup.data.image_ops import (  # noqa: F401  (the ops are re-exported)
+    GRAY,
+    IMAGE_OPS,
+    apply_ops,
+    autocontrast,
+    brightness,
+    color,
+    contrast,
+    equalize,
+    identity,
+    posterize,
+    rotate,
+    sharpness,
+    shear_x,
+    shear_y,
+    solarize,
+    translate_x,
+    translate_y,
+)
 
 View = Callable[[Tensor], Tensor]
 KINDS = ("image", "vector")
-GRAY = 0.5  # fill of cutout and of pixels that geometric ops move in from outside (FixMatch: 128)
-
-
-# ---- RandAugment ops: fn(x (n, C, H, W) in [0, 1], m (n,) in [-1, 1]) -> (n, C, H, W) in [0, 1] ----
-# |m| is the strength; the sign picks the direction of symmetric ops (rotate, shear, translate,
-# enhance factors) and is ignored by the others. m = 0 leaves the image (nearly) unchanged, except
-# for autocontrast and equalize, which have no magnitude. At |m| = 1 the ranges are FixMatch's: rotate
-# 30 degrees, shear 0.3, translate 0.3 of the side, enhance factor 0.1..1.9, posterize to 4 bits,
-# solarize threshold 0.
-def _per_sample(m: Tensor, x: Tensor) -> Tensor:
-    return m.to(x.dtype).view(-1, 1, 1, 1)
-
-
-def _blend(degenerate: Tensor, x: Tensor, m: Tensor) -> Tensor:
-    """PIL ``ImageEnhance``: ``degenerate + f * (x - degenerate)``, factor f = 1 + 0.9 m in [0.1, 1.9]."""
-    f = 1.0 + 0.9 * _per_sample(m, x)
-    return (degenerate + f * (x - degenerate)).clamp(0.0, 1.0)
-
-
-def _gray(x: Tensor) -> Tensor:
-    """(n, 1, H, W) luma (ITU-R 601) for RGB; the channel mean for other channel counts."""
-    if x.shape[1] == 3:  # scalar weights: no host-to-device copy (and sync) per call
-        return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
-    return x.mean(1, keepdim=True)
-
-
-def identity(x: Tensor, m: Tensor) -> Tensor:
-    return x
-
-
-def autocontrast(x: Tensor, m: Tensor) -> Tensor:
-    """Stretch each channel of each image to span [0, 1] (constant channels are kept)."""
-    lo, hi = x.amin((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)
-    ok = hi > lo
-    return torch.where(ok, (x - lo) / torch.where(ok, hi - lo, 1.0), x)
-
-
-def brightness(x: Tensor, m: Tensor) -> Tensor:
-    return _blend(torch.zeros_like(x), x, m)
-
-
-def color(x: Tensor, m: Tensor) -> Tensor:
-    """Saturation: blend with the gray image (a no-op for one channel)."""
-    return _blend(_gray(x).expand_as(x), x, m)
-
-
-def contrast(x: Tensor, m: Tensor) -> Tensor:
-    return _blend(_gray(x).mean((2, 3), keepdim=True).expand_as(x), x, m)
-
-
-def equalize(x: Tensor, m: Tensor) -> Tensor:
-    """PIL's per-channel histogram equalisation, on values quantised to 256 levels (batched LUTs)."""
-    n, c, h, w = x.shape
-    flat = x.reshape(n * c, h * w)
-    q = (flat * 255).round().clamp(0, 255).long()
-    hist = torch.zeros(n * c, 256, dtype=torch.long, device=x.device).scatter_add_(1, q, torch.ones_like(q))
-    last = (torch.arange(256, device=x.device) * (hist > 0)).amax(1, keepdim=True)  # last non-empty bin
-    step = (h * w - hist.gather(1, last)) // 255
-    lut = ((hist.cumsum(1) - hist + step // 2) // step.clamp(min=1)).clamp(max=255)
-    out = lut.gather(1, q).to(x.dtype) / 255
-    return torch.where(step == 0, flat, out).view(n, c, h, w)
-
-
-def posterize(x: Tensor, m: Tensor) -> Tensor:
-    """Keep 8 - round(4|m|) bits (8..4) of each 8-bit value; |m| < 1/8 leaves x unchanged."""
-    shift = (4 * _per_sample(m, x).abs()).round()
-    step = torch.pow(2.0, shift)
-    out = torch.floor((x * 255).round() / step) * step / 255
-    return torch.where(shift == 0, x, out)
-
-
-def solarize(x: Tensor, m: Tensor) -> Tensor:
-    """Invert pixels above the threshold 1 - |m|."""
-    thr = 1.0 - _per_sample(m, x).abs()
-    return torch.where(x > thr, 1.0 - x, x)
-
-
-def sharpness(x: Tensor, m: Tensor) -> Tensor:
-    """PIL's: blend with the image smoothed by [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 (borders kept);
-    f > 1 sharpens, f < 1 blurs."""
-    if x.shape[2] < 3 or x.shape[3] < 3:
-        return x
-    degenerate = x.clone()
-    degenerate[:, :, 1:-1, 1:-1] = (9 * F.avg_pool2d(x, 3, stride=1) + 4 * x[:, :, 1:-1, 1:-1]) / 13
-    return _blend(degenerate, x, m)
-
-
-def _affine(x: Tensor, a00: Tensor, a01: Tensor, a10: Tensor, a11: Tensor, tx: Tensor, ty: Tensor) -> Tensor:
-    """Sample x at ``A p + t`` for each output pixel p (pixel units, origin at the image centre).
-
-    All arguments after x are (n,). Bilinear; pixels coming from outside the image are gray.
-    """
-    n, c, h, w = x.shape  # to grid coordinates: theta = S^-1 [A | t] S, S = diag(w/2, h/2)
-    theta = torch.stack([a00, a01 * (h / w), tx * (2 / w), a10 * (w / h), a11, ty * (2 / h)], 1)
-    grid = F.affine_grid(theta.view(n, 2, 3).to(x.dtype), [n, c, h, w], align_corners=False)
-    out = F.grid_sample(x - GRAY, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return (out + GRAY).clamp(0.0, 1.0)
-
-
-def rotate(x: Tensor, m: Tensor) -> Tensor:
-    """Rotate by 30 m degrees about the centre."""
-    r = math.radians(30.0) * m.float()
-    zero = torch.zeros_like(r)
-    return _affine(x, r.cos(), -r.sin(), r.sin(), r.cos(), zero, zero)
-
-
-def shear_x(x: Tensor, m: Tensor) -> Tensor:
-    """Shear along x: x_in = x_out + 0.3 m y_out."""
-    s = 0.3 * m.float()
-    one, zero = torch.ones_like(s), torch.zeros_like(s)
-    return _affine(x, one, s, zero, one, zero, zero)
-
-
-def shear_y(x: Tensor, m: Tensor) -> Tensor:
-    s = 0.3 * m.float()
-    one, zero = torch.ones_like(s), torch.zeros_like(s)
-    return _affine(x, one, zero, s, one, zero, zero)
-
-
-def translate_x(x: Tensor, m: Tensor) -> Tensor:
-    """Shift by 0.3 m of the width (gray fill)."""
-    t = 0.3 * m.float() * x.shape[3]
-    one, zero = torch.ones_like(t), torch.zeros_like(t)
-    return _affine(x, one, zero, zero, one, t, zero)
-
-
-def translate_y(x: Tensor, m: Tensor) -> Tensor:
-    t = 0.3 * m.float() * x.shape[2]
-    one, zero = torch.ones_like(t), torch.zeros_like(t)
-    return _affine(x, one, zero, zero, one, zero, t)
-
-
-IMAGE_OPS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    f.__name__: f
-    for f in (
-        identity, autocontrast, brightness, color, contrast, equalize, posterize,
-        rotate, sharpness, shear_x, shear_y, solarize, translate_x, translate_y,
-    )
-}  # fmt: skip
 
 
 # ---- batched building blocks ----------------------------------------------------------------
@@ -196,24 +74,25 @@ def shift_flip(x: Tensor, translate: float, flip: bool) -> Tensor:
     return x.reshape(n, c, h * w).gather(2, idx).view(n, c, h, w)
 
 
-def rand_augment(x: Tensor, num_ops: int, magnitude: float | None) -> Tensor:
+def rand_augment(x: Tensor, num_ops: int, magnitude: float | None, branch_free: bool | None = None) -> Tensor:
     """Apply ``num_ops`` ops drawn uniformly per sample from ``IMAGE_OPS``, each with strength
     ``magnitude`` (or uniform in [0, 1] per sample and op if None) and a random sign.
 
-    Samples are grouped by op (one sort per round), so each op runs once on its subset.
+    All draws are made up front with static shapes on x's device; each round is one ``apply_ops`` call
+    (``branch_free``: see there; None picks by device).
     """
-    fns = list(IMAGE_OPS.values())
-    n, dev = x.shape[0], x.device
-    for _ in range(num_ops):
-        op = torch.randint(len(fns), (n,), device=dev)
-        m = torch.rand(n, device=dev) if magnitude is None else torch.full((n,), float(magnitude), device=dev)
-        m = torch.where(torch.rand(n, device=dev) < 0.5, -m, m)
-        perm = torch.argsort(op)
-        counts = torch.bincount(op, minlength=len(fns)).tolist()  # the one host sync of the round
-        parts = zip(fns, x[perm].split(counts), m[perm].split(counts), strict=True)
-        out = torch.empty_like(x)
-        out[perm] = torch.cat([fn(xs, ms) if len(xs) else xs for fn, xs, ms in parts])
-        x = out
+    if num_ops == 0:
+        return x
+    ops, n, dev = IMAGE_OPS, x.shape[0], x.device
+    op_ids = torch.randint(len(ops), (num_ops, n), device=dev)
+    m = (
+        torch.rand(num_ops, n, device=dev)
+        if magnitude is None
+        else torch.full((num_ops, n), float(magnitude), device=dev)
+    )
+    mags = torch.where(torch.rand(num_ops, n, device=dev) < 0.5, -m, m)
+    for r in range(num_ops):
+        x = apply_ops(x, op_ids[r], mags[r], ops, branch_free)
     return x
 
 
@@ -261,14 +140,16 @@ class ImageView:
     """Weak (shift + flip) or strong (weak + RandAugment + cutout) view of ``(N, C, H, W)`` images.
 
     Strong ops run in float32 for half-precision inputs; the result is cast back and clamped to [0, 1].
+    A call never waits for the device when ``branch_free`` (None: off the CPU, see ``apply_ops``): no
+    host sync, static shapes, so it can be captured in a CUDA graph or ``torch.compile(fullgraph=True)``.
 
     Raises:
         ValueError: a config value out of range, or an input that is not a 4-D float tensor.
     """
 
-    def __init__(self, cfg: AugmentConfig, strong: bool = False):
+    def __init__(self, cfg: AugmentConfig, strong: bool = False, branch_free: bool | None = None):
         _check(cfg)
-        self.cfg, self.strong = cfg, strong
+        self.cfg, self.strong, self.branch_free = cfg, strong, branch_free
 
     def __call__(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or not x.is_floating_point():
@@ -281,7 +162,7 @@ class ImageView:
             return out
         if out.dtype not in (torch.float32, torch.float64):
             out = out.float()
-        out = rand_augment(out, cfg.strong_ops, cfg.strong_magnitude)
+        out = rand_augment(out, cfg.strong_ops, cfg.strong_magnitude, self.branch_free)
         if cfg.cutout > 0:
             out = cutout(out, cfg.cutout)
         return out.clamp(0.0, 1.0).to(x.dtype)

@@ -25,10 +25,14 @@ class EMA(nn.Module):
         for p in self.module.parameters():
             p.requires_grad_(False)
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+        # A host-side mirror of ``num_updates``: reading the buffer every step would sync the GPU.
+        self._n: int | None = None
+        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_n", None))
 
     def current_decay(self) -> float:
-        n = int(self.num_updates)
-        return min(self.decay, (1 + n) / (10 + n))
+        if self._n is None:
+            self._n = int(self.num_updates)
+        return min(self.decay, (1 + self._n) / (10 + self._n))
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
@@ -36,9 +40,11 @@ class EMA(nn.Module):
         src_p = [p.detach() for p in model.parameters()]
         # One fused call over all tensors instead of a Python loop of small kernels.
         torch._foreach_lerp_(ema_p, src_p, 1.0 - self.current_decay())
-        self.num_updates += 1
-        for b_ema, b in zip(self.module.buffers(), model.buffers(), strict=True):
-            b_ema.copy_(b)
+        self._n = (self._n or 0) + 1
+        self.num_updates.fill_(self._n)
+        ema_b, src_b = list(self.module.buffers()), list(model.buffers())
+        if ema_b:
+            torch._foreach_copy_(ema_b, src_b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)

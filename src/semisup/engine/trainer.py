@@ -217,10 +217,13 @@ class Trainer:
         try:
             while self.step < total:
                 step = self.step
+                t_step = self._tick(cfg.train.profile)
                 loss, logs, batch = self.train_step(step)
                 self.meter.add(logs)
                 for cb in self.callbacks:
                     cb.on_train_batch_end(self, step, batch, loss, logs)
+                if cfg.train.profile:
+                    self.timer.add({"time/step": self._tick(True) - t_step})
                 self.step = step + 1
                 done = self.step == total
                 if self.step % cfg.train.log_every == 0 or done:
