@@ -53,8 +53,15 @@ def run_grid(args: argparse.Namespace) -> list[dict]:
             cfg = cell_config(args, algorithm, seed, ceiling)
             summary = semisup.fit(cfg, run, resume=True).summary
         label = "supervised (all labels)" if ceiling else algorithm
-        rows.append({"method": label, "seed": seed, "test_accuracy": summary["test_accuracy"],
-                     "train_seconds": summary["train_seconds"], "n_labeled": summary["n_labeled"]})
+        rows.append(
+            {
+                "method": label,
+                "seed": seed,
+                "test_accuracy": summary["test_accuracy"],
+                "train_seconds": summary["train_seconds"],
+                "n_labeled": summary["n_labeled"],
+            }
+        )
         print(f"{name}: {100 * summary['test_accuracy']:.2f}% in {summary['train_seconds']:.0f}s", flush=True)
     with (out / "results.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -64,14 +71,19 @@ def run_grid(args: argparse.Namespace) -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| method | labels | test accuracy (mean ± std) | seeds | time per run (s) |", "|---|---|---|---|---|"]
+    lines = [
+        "| method | labels | test accuracy (mean ± std) | seeds | time per run (s) |",
+        "|---|---|---|---|---|",
+    ]
     for method in dict.fromkeys(r["method"] for r in rows):
         rs = [r for r in rows if r["method"] == method]
         acc = [100 * r["test_accuracy"] for r in rs]
         t = [r["train_seconds"] for r in rs]
         sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-        lines.append(f"| {method} | {rs[0]['n_labeled']} | {statistics.mean(acc):.2f} ± {sd:.2f} | {len(rs)} "
-                     f"| {statistics.mean(t):.0f} |")
+        lines.append(
+            f"| {method} | {rs[0]['n_labeled']} | {statistics.mean(acc):.2f} ± {sd:.2f} | {len(rs)} "
+            f"| {statistics.mean(t):.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -94,7 +106,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--ceiling", action="store_true", help="add supervised on all training labels")
     p.add_argument("--set", action="append", help="config override for every cell (key=value)")
-    p.add_argument("--algo-set", action="append", dest="algo_set_raw", help="ALGO.key=value for one algorithm")
+    p.add_argument(
+        "--algo-set", action="append", dest="algo_set_raw", help="ALGO.key=value for one algorithm"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", required=True)
     args = p.parse_args()

@@ -31,8 +31,16 @@ def synthetic32(n: int = 4096, classes: int = 10, labels_per_class: int = 25) ->
     X = rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8).astype(np.float32) / 255
     y_true = np.arange(n) % classes
     y = np.where(np.arange(n) < classes * labels_per_class, y_true, -1)
-    return SSLDataset(X=X, y=y.astype(np.int64), classes=[str(c) for c in range(classes)], kind="image",
-                      X_test=X[:512], y_test=y_true[:512].astype(np.int64), y_true=y_true, name="synthetic32")
+    return SSLDataset(
+        X=X,
+        y=y.astype(np.int64),
+        classes=[str(c) for c in range(classes)],
+        kind="image",
+        X_test=X[:512],
+        y_test=y_true[:512].astype(np.int64),
+        y_true=y_true,
+        name="synthetic32",
+    )
 
 
 def sync(device: torch.device) -> None:
@@ -45,8 +53,9 @@ def measure(args: argparse.Namespace, precision: str) -> dict:
     d.update({"algorithm": args.algorithm, "seed": 0})
     d.setdefault("net", {})["name"] = args.net
     d.setdefault("data", {}).update({"name": args.data, "batch_size": args.batch_size, "mu": args.mu})
-    d.setdefault("train", {}).update({"steps": 10**6, "progress": False, "compile": args.compile,
-                                      "channels_last": args.channels_last})
+    d.setdefault("train", {}).update(
+        {"steps": 10**6, "progress": False, "compile": args.compile, "channels_last": args.channels_last}
+    )
     d["fabric"] = {"accelerator": args.accelerator, "devices": 1, "precision": precision}
     cfg = RunConfig.from_dict(d)
     data = synthetic32() if args.data == "synthetic32" else semisup.load_dataset(cfg.data, cfg.seed)
@@ -106,11 +115,18 @@ def measure(args: argparse.Namespace, precision: str) -> dict:
     total = parts["time/step"]
     other = total - parts["time/augment"] - parts["time/forward_backward"] - parts["time/update"]
     return {
-        "data": args.data, "net": args.net, "algorithm": args.algorithm, "precision": precision,
-        "device": torch.cuda.get_device_name() if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
-        "batch": f"{args.batch_size} labeled + {args.mu * args.batch_size} x {len(batch.u_views)} unlabeled views",
-        "compile": args.compile, "channels_last": args.channels_last,
-        "steps_per_s": round(1 / step_s, 2), "step_ms": round(1000 * step_s, 2),
+        "data": args.data,
+        "net": args.net,
+        "algorithm": args.algorithm,
+        "precision": precision,
+        "device": torch.cuda.get_device_name()
+        if dev.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)",
+        "batch": f"{args.batch_size} labeled + {len(batch.u_views)}x{args.mu * args.batch_size} unlabeled",
+        "compile": args.compile,
+        "channels_last": args.channels_last,
+        "steps_per_s": round(1 / step_s, 2),
+        "step_ms": round(1000 * step_s, 2),
         "bare_fwd_bwd_ms": round(1000 * bare_s, 2),
         "share_outside_bare_fwd_bwd": round(1 - bare_s / step_s, 3),
         "profiled_ms": {
@@ -141,12 +157,13 @@ def main() -> None:
     p.add_argument("--set", action="append", help="config override (key=value)")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args()
-    results = [measure(args, prec) for prec in args.precision]
-    for r in results:
-        print(json.dumps(r, indent=1), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    results = []
+    for prec in args.precision:
+        results.append(measure(args, prec))
+        print(json.dumps(results[-1], indent=1), flush=True)
+        if args.json:  # written after each precision, so a timeout keeps what finished
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

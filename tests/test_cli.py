@@ -48,7 +48,8 @@ def test_train_eval_predict(tmp_path, capsys):
     X = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
     np.savez(tmp_path / "new.npz", X=X)
     assert main(["predict", str(out), str(tmp_path / "new.npz"), "--out", str(tmp_path / "p.csv")]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    with open(tmp_path / "p.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == 7 and set(rows[0]) >= {"item", "prediction", "confidence"}
     assert all(abs(float(r["p_upper"]) + float(r["p_lower"]) - 1) < 1e-5 for r in rows)
 
@@ -120,7 +121,8 @@ def test_user_csv_keeps_its_labels(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["n_labeled"] == 8 and s["labels_per_class"] is None and s["classes"] == ["neg", "pos"]
     assert main(["predict", str(out), str(tmp_path / "d.csv"), "--out", str(tmp_path / "p.csv")]) == 0
-    assert len(list(csv.DictReader(open(tmp_path / "p.csv")))) == 80
+    with open(tmp_path / "p.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 80
 
 
 def test_list_and_demo(tmp_path, capsys):

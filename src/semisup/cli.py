@@ -54,9 +54,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         s = result.summary
         acc = s["test_accuracy"]
         acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
-        print(
-            f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {s['train_seconds']:.1f}s -> {result.run_dir}"
-        )
+        took = f"{s['train_seconds']:.1f}s"
+        print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {took} -> {result.run_dir}")
     return 0
 
 

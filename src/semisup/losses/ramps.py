@@ -6,7 +6,7 @@ import math
 
 
 def sigmoid_rampup(progress: float, length: float) -> float:
-    """exp(-5 (1 - t)^2) with t = progress/length clipped to [0, 1] (Laine & Aila 2017). 1 after ``length``."""
+    """exp(-5 (1 - t)^2), t = progress/length clipped to [0, 1] (Laine & Aila 2017); 1 after ``length``."""
     if length <= 0:
         return 1.0
     t = min(max(progress / length, 0.0), 1.0)
