@@ -25,6 +25,7 @@ def make(name: str, seed: int = 0):
     algo = cls(cls.Config(**cls.contract_overrides), C, n_unlabeled=64)
     X = torch.randn(64, D)
     model = with_standardize(build_net("mlp", (D,), C), X, "vector")
+    algo.attach(model)
     return algo, model
 
 

@@ -66,6 +66,10 @@ class Algorithm(nn.Module):
         """Return the scalar loss to minimise and named values to log (``train/...``)."""
         raise NotImplementedError
 
+    def attach(self, model: nn.Module) -> None:
+        """Called once with the freshly built model before training (and before a checkpoint is
+        restored), e.g. to create an EMA teacher as a submodule so checkpoints carry it."""
+
     def after_step(self, model: nn.Module) -> None:
         """Called by the engine after the optimizer step (e.g. to update a teacher). No gradients here."""
 

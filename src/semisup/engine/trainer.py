@@ -73,6 +73,7 @@ class Trainer:
         model = build_model(cfg, data, net)
         self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
         self.algorithm: Algorithm = algo_cls(cfg.algorithm_args, data.num_classes, self.tensors.n_pool)
+        self.algorithm.attach(model)
         optimizer = build_optimizer(model, cfg.optim)
         if cfg.train.compile:
             model = torch.compile(model)
