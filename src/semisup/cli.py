@@ -177,9 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="algorithms, data sets and nets")
     ls.set_defaults(func=cmd_list)
 
-    d = sub.add_parser("demo", help="supervised vs FixMatch on two moons with 8 labels")
+    d = sub.add_parser("demo", help="supervised vs FixMatch and the Π-model on two moons, 8 labels")
     d.add_argument("--out", default="runs/demo")
-    d.add_argument("--steps", type=int, default=500)
+    d.add_argument("--steps", type=int, default=1000)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
     return p

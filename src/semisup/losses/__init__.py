@@ -2,13 +2,24 @@
 
 from semisup.losses.classification import confidence_mask, masked_mean, soft_cross_entropy
 from semisup.losses.consistency import mse_probs
+from semisup.losses.mixup import mixup
 from semisup.losses.ramps import linear_ramp, sigmoid_rampup
+from semisup.losses.sharpen import sharpen
+from semisup.losses.tsa import TSA_SCHEDULES, tsa_threshold
+from semisup.losses.vat import entropy_with_logits, kl_div_with_logits, l2_normalize
 
 __all__ = [
+    "TSA_SCHEDULES",
     "confidence_mask",
     "linear_ramp",
     "masked_mean",
+    "mixup",
     "mse_probs",
+    "sharpen",
     "sigmoid_rampup",
     "soft_cross_entropy",
+    "tsa_threshold",
+    "entropy_with_logits",
+    "kl_div_with_logits",
+    "l2_normalize",
 ]

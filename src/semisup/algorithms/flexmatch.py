@@ -1,0 +1,84 @@
+"""FlexMatch: FixMatch with class-wise thresholds that follow each class's learning status.
+
+Zhang et al., "FlexMatch: Boosting Semi-Supervised Learning with Curriculum Pseudo Labeling",
+NeurIPS 2021. https://arxiv.org/abs/2110.08263
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat
+from semisup.components import ClasswiseLearningStatus
+from semisup.data.batch import pseudo_label_accuracy
+from semisup.losses import masked_mean, soft_cross_entropy
+from semisup.registry import ALGORITHMS
+
+
+@ALGORITHMS.register("flexmatch")
+class FlexMatch(Algorithm):
+    """loss = CE(x_lb) + λ_u · mean_b[ 1(max p(u_w) ≥ τ_c) · CE(argmax p(u_w), p(u_s)) ], c = argmax p(u_w).
+
+    Curriculum pseudo-labeling: τ_c = M(β_c) · τ with M(x) = x/(2 − x), where β_c is the normalised
+    number of unlabeled examples whose latest prediction above τ was class c
+    (:class:`~semisup.components.ClasswiseLearningStatus`, one memory slot per unlabeled example,
+    indexed by ``batch.u_index``). All thresholds start at 0 (nothing learned yet) and reach τ for a
+    class once it is predicted confidently as often as the best-learned one (and, with the warm-up, as
+    often as the examples not yet predicted confidently at all). The mask of a step uses the status
+    from earlier steps; the step's confident predictions then update the memory, as in the authors'
+    code.
+
+    Config (paper defaults): ``threshold`` τ=0.95, ``lambda_u`` λ_u=1, ``threshold_warmup``=True,
+    ``hard_label``=True, ``T``=1 (temperature of soft pseudo-labels, used only if not hard).
+    """
+
+    paper = "Zhang et al. 2021, https://arxiv.org/abs/2110.08263"
+    unlabeled_views = ("weak", "strong")
+
+    @dataclass
+    class Config:
+        threshold: float = 0.95
+        lambda_u: float = 1.0
+        threshold_warmup: bool = True
+        hard_label: bool = True
+        T: float = 1.0
+
+    def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
+        super().__init__(cfg, num_classes, n_unlabeled)
+        if not 0.0 <= cfg.threshold <= 1.0:
+            raise ValueError(f"flexmatch.threshold must be in [0, 1], got {cfg.threshold}")
+        if cfg.T <= 0:
+            raise ValueError(f"{self.name}.T must be > 0, got {cfg.T}")
+        self.status = ClasswiseLearningStatus(num_classes, n_unlabeled, cfg.threshold_warmup)
+
+    def training_step(self, model, batch, ctx: StepContext):
+        if batch.u_index is None:
+            raise ValueError("flexmatch keeps per-example state: the batch needs u_index")
+        u_w, u_s = batch.u_views
+        logits_x, logits_u_w, logits_u_s = forward_cat(model, batch.x_lb, u_w, u_s)
+        sup_loss = F.cross_entropy(logits_x, batch.y_lb)
+
+        # Pseudo-labels come from the weak view and are targets only: no gradient flows through them.
+        logits_u_w = logits_u_w.detach().float()
+        max_p, pseudo = torch.softmax(logits_u_w, dim=-1).max(dim=-1)
+        tau_c = self.status.thresholds(self.cfg.threshold)  # (C,) M(β_c)·τ
+        mask = (max_p >= tau_c[pseudo]).float()
+        self.status.update(batch.u_index, pseudo, max_p >= self.cfg.threshold)
+
+        target = pseudo if self.cfg.hard_label else torch.softmax(logits_u_w / self.cfg.T, dim=-1)
+        unsup_loss = masked_mean(soft_cross_entropy(logits_u_s.float(), target), mask)
+
+        loss = sup_loss + self.cfg.lambda_u * unsup_loss
+        logs = {
+            "train/sup_loss": sup_loss.detach(),
+            "train/unsup_loss": unsup_loss.detach(),
+            "train/mask_ratio": mask.mean(),
+            "train/threshold_mean": tau_c.mean(),
+        }
+        acc = pseudo_label_accuracy(pseudo, batch.u_true, mask)
+        if acc is not None:
+            logs["train/pseudo_acc"] = acc
+        return loss, logs
