@@ -87,9 +87,13 @@ class VAT(Algorithm):
         if cfg.n_power < 1:
             raise ValueError(f"n_power must be >= 1, got {cfg.n_power}")
         self._standardize: tuple[Standardize, ...] = ()  # a tuple: a reference, not a submodule
+        self._raw: tuple[nn.Module, ...] = ()
 
     def attach(self, model: nn.Module) -> None:
         self._standardize = tuple(m for m in model.modules() if isinstance(m, Standardize))[:1]
+        # The power iteration differentiates w.r.t. the input only. It runs on the bare module: Fabric's
+        # wrapper (mixed precision, DDP) allows gradients only through ``fabric.backward``.
+        self._raw = (model,)
 
     def input_scale(self, x: Tensor) -> Tensor | float:
         """Per-feature std of the model's input standardisation, broadcastable to ``x``; 1 without one."""
@@ -100,9 +104,10 @@ class VAT(Algorithm):
         scale, target_logits = self.input_scale(x), target_logits.detach()
         sqrt_d = math.sqrt(x[0].numel())
         d = l2_normalize(torch.randn_like(x))
+        net = self._raw[0] if self._raw else model
         for _ in range(self.cfg.n_power):
             d = d.detach().requires_grad_(True)
-            logits = model(x + self.cfg.xi * sqrt_d * scale * d).float()
+            logits = net(x + self.cfg.xi * sqrt_d * scale * d).float()
             (grad,) = torch.autograd.grad(kl_div_with_logits(target_logits, logits).sum(), d)
             d = l2_normalize(grad)
         return (self.cfg.eps * sqrt_d * scale * d).detach()
