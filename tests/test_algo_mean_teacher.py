@@ -90,7 +90,7 @@ def test_teacher_is_the_analytic_ema_after_two_steps():
     assert int(algo.num_updates) == 2
     # past the warm-up the phase decides: 0.999 after the ramp-up, 0.99 during it
     for progress_step, decay in ((8, 0.999), (1, 0.99)):
-        algo.load_state_dict({**algo.state_dict(), "num_updates": torch.tensor(10_000)})
+        algo.load_state_dict({**algo.state_dict(), "ema.num_updates": torch.tensor(10_000)})
         before = [t.clone() for t in algo.teacher.parameters()]
         algo.training_step(model, batch(), StepContext(progress_step, 10))
         algo.after_step(model)
@@ -111,7 +111,7 @@ def test_teacher_survives_save_and_load_exactly(tmp_path):
         algo.after_step(model)
     torch.save(algo.state_dict(), tmp_path / "a.pt")
     fresh, _ = make(seed=7)
-    assert any(k.startswith("teacher.") for k in fresh.state_dict())
+    assert any(k.startswith("ema.module.") for k in fresh.state_dict())
     fresh.load_state_dict(torch.load(tmp_path / "a.pt", weights_only=True))
     for (k, a), (k2, b) in zip(algo.state_dict().items(), fresh.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(a, b), k

@@ -6,7 +6,6 @@ semi-supervised deep learning results", NeurIPS 2017. https://arxiv.org/abs/1703
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -15,6 +14,7 @@ from torch import nn
 
 from semisup.algorithms.base import Algorithm, StepContext, forward_cat
 from semisup.data.batch import pseudo_label_accuracy
+from semisup.engine.ema import EMA
 from semisup.losses import mse_probs, sigmoid_rampup
 from semisup.registry import ALGORITHMS
 
@@ -60,17 +60,19 @@ class MeanTeacher(Algorithm):
         for name in ("ema_decay", "ema_decay_rampup"):
             if not 0.0 <= getattr(cfg, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(cfg, name)}")
-        self.teacher: nn.Module | None = None
-        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
-        # A host-side mirror of ``num_updates`` (reading the buffer every step would sync the GPU).
-        self._n: int | None = None
-        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_n", None))
+        self.ema: EMA | None = None
         self._in_rampup = True  # set by training_step from the step's progress, read by after_step
 
     def attach(self, model: nn.Module) -> None:
-        self.teacher = copy.deepcopy(model)
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)
+        self.ema = EMA(model, self.cfg.ema_decay, warmup="mean_teacher")
+
+    @property
+    def teacher(self) -> nn.Module | None:
+        return None if self.ema is None else self.ema.module
+
+    @property
+    def num_updates(self) -> torch.Tensor:
+        return self.ema.num_updates
 
     def training_step(self, model, batch, ctx: StepContext):
         if self.teacher is None:
@@ -102,13 +104,6 @@ class MeanTeacher(Algorithm):
     @torch.no_grad()
     def after_step(self, model: nn.Module) -> None:
         """θ' ← α θ' + (1−α) θ; buffers copied. Called by the engine after each optimizer step."""
-        if self.teacher is None:
+        if self.ema is None:
             raise RuntimeError("MeanTeacher.attach(model) must be called before after_step")
-        n = self._n = (int(self.num_updates) if self._n is None else self._n) + 1
-        self.num_updates.fill_(n)
-        decay = min(self.cfg.ema_decay_rampup if self._in_rampup else self.cfg.ema_decay, 1.0 - 1.0 / (n + 1))
-        t_params, s_params = list(self.teacher.parameters()), [p.detach() for p in model.parameters()]
-        torch._foreach_lerp_(t_params, s_params, 1.0 - decay)
-        t_bufs, s_bufs = list(self.teacher.buffers()), list(model.buffers())
-        if t_bufs:
-            torch._foreach_copy_(t_bufs, s_bufs)
+        self.ema.update(model, self.cfg.ema_decay_rampup if self._in_rampup else self.cfg.ema_decay)

@@ -11,16 +11,21 @@ from torch import nn
 class EMA(nn.Module):
     """Holds ``ema`` = d·ema + (1−d)·θ after each optimizer step; buffers (BN statistics) copied.
 
-    d = min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's ``num_updates`` warm-up), so a
-    short run is not evaluated with weights still close to their initialisation. The copy never
-    receives gradients (``requires_grad`` is off) and lives on the model's device.
+    d = min(decay, w(n)) after n updates, so a short run is not evaluated with weights still close to
+    their initialisation: ``warmup="tf"`` gives w(n) = (1 + n)/(10 + n) (TensorFlow's ``num_updates``),
+    ``"mean_teacher"`` w(n) = 1 − 1/(n + 2) (Tarvainen & Valpola's code). The copy never receives
+    gradients (``requires_grad`` is off) and lives on the model's device.
     """
 
-    def __init__(self, model: nn.Module, decay: float) -> None:
+    WARMUPS = ("tf", "mean_teacher")
+
+    def __init__(self, model: nn.Module, decay: float, warmup: str = "tf") -> None:
         super().__init__()
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {decay}")
-        self.decay = decay
+        if warmup not in self.WARMUPS:
+            raise ValueError(f"warmup must be one of {self.WARMUPS}, got {warmup!r}")
+        self.decay, self.warmup = decay, warmup
         self.module = copy.deepcopy(model).eval()
         for p in self.module.parameters():
             p.requires_grad_(False)
@@ -29,17 +34,20 @@ class EMA(nn.Module):
         self._n: int | None = None
         self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_n", None))
 
-    def current_decay(self) -> float:
+    def current_decay(self, decay: float | None = None) -> float:
+        """The decay the next update uses; ``decay`` overrides the configured one (e.g. during a ramp-up)."""
         if self._n is None:
             self._n = int(self.num_updates)
-        return min(self.decay, (1 + self._n) / (10 + self._n))
+        n = self._n
+        cap = (1 + n) / (10 + n) if self.warmup == "tf" else 1.0 - 1.0 / (n + 2)
+        return min(self.decay if decay is None else decay, cap)
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, decay: float | None = None) -> None:
         ema_p = [p for p in self.module.parameters()]
         src_p = [p.detach() for p in model.parameters()]
         # One fused call over all tensors instead of a Python loop of small kernels.
-        torch._foreach_lerp_(ema_p, src_p, 1.0 - self.current_decay())
+        torch._foreach_lerp_(ema_p, src_p, 1.0 - self.current_decay(decay))
         self._n = (self._n or 0) + 1
         self.num_updates.fill_(self._n)
         ema_b, src_b = list(self.module.buffers()), list(model.buffers())
