@@ -142,3 +142,41 @@ def test_list_and_demo(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "30"]) == 0
     text = capsys.readouterr().out
     assert "supervised" in text and "fixmatch" in text and "test accuracy" in text
+
+
+def test_benchmark_grid_resumes_and_tabulates(tmp_path, capsys):
+    args = [
+        "benchmark",
+        "--data",
+        "moons",
+        "--algorithms",
+        "supervised",
+        "fixmatch",
+        "--labels-per-class",
+        "2",
+        "--seeds",
+        "0",
+        "1",
+        "--steps",
+        "4",
+        "--set",
+        "data.batch_size=4",
+        "--set",
+        "net.name=mlp",
+        "--algo-set",
+        "fixmatch.threshold=0.5",
+        "--out",
+        str(tmp_path / "b"),
+    ]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "| moons | 2 | fixmatch | 4 |" in table and "supervised (all labels) | 1000 |" in table
+    rows = list(csv.DictReader((tmp_path / "b" / "results.csv").open()))
+    assert len(rows) == 6
+    cfg = (tmp_path / "b" / "moons" / "lpc2" / "fixmatch-seed1" / "config.yaml").read_text()
+    assert "threshold: 0.5" in cfg
+    # rerunning reads finished cells back instead of training them again
+    stamp = (tmp_path / "b" / "moons" / "lpc2" / "fixmatch-seed0" / "summary.json").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (tmp_path / "b" / "moons" / "lpc2" / "fixmatch-seed0" / "summary.json").stat().st_mtime_ns == stamp
+    assert main([*args[:-2], "--set", "train.stepz=1", "--out", str(tmp_path / "c")]) == 2

@@ -144,6 +144,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from semisup.benchmark import Grid, markdown_table, run_grid
+
+    per_algo: dict[str, dict[str, Any]] = {}
+    for item in args.algo_set or []:
+        key, value = item.split("=", 1)
+        if "." not in key:
+            raise ConfigError(f"--algo-set {item!r} must look like ALGORITHM.key=value")
+        algo, name = key.split(".", 1)
+        per_algo.setdefault(algo, {}).update(apply_overrides({}, [f"{name}={value}"]))
+    grid = Grid(
+        datasets=args.data,
+        algorithms=args.algorithms,
+        labels_per_class=args.labels_per_class,
+        seeds=args.seeds,
+        steps=args.steps,
+        ceiling=not args.no_ceiling,
+        overrides=list(args.set or []),
+        algorithm_overrides=per_algo,
+    )
+    for cell in grid.cells():  # every config error surfaces before the first cell trains
+        grid.config(*cell)
+    rows = run_grid(grid, args.out)
+    print(markdown_table(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="semisup", description="Semi-supervised learning from few labels.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -173,6 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("input")
     pr.add_argument("--out", default="predictions.csv")
     pr.set_defaults(func=cmd_predict)
+
+    b = sub.add_parser("benchmark", help="data sets × algorithms × label budgets × seeds -> table")
+    b.add_argument("--data", nargs="+", default=["digits"])
+    b.add_argument("--algorithms", nargs="+", default=["supervised", "pseudo_label", "pi_model", "fixmatch"])
+    b.add_argument("--labels-per-class", nargs="+", type=int, default=[4], dest="labels_per_class")
+    b.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    b.add_argument("--steps", type=int, default=2000)
+    b.add_argument(
+        "--no-ceiling", action="store_true", dest="no_ceiling", help="skip supervised on all labels"
+    )
+    b.add_argument("--set", action="append", metavar="KEY=VALUE", help="override for every cell")
+    b.add_argument("--algo-set", action="append", dest="algo_set", metavar="ALGO.KEY=VALUE")
+    b.add_argument("--out", default="runs/benchmark")
+    b.set_defaults(func=cmd_benchmark)
 
     ls = sub.add_parser("list", help="algorithms, data sets and nets")
     ls.set_defaults(func=cmd_list)

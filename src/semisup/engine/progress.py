@@ -30,12 +30,12 @@ class ProgressBar:
             return
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
             console=Console(stderr=True),
         )
         self.task = self.progress.add_task(description, total=total, completed=start, info="")
