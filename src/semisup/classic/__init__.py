@@ -1,0 +1,23 @@
+"""Classic semi-supervised learning with the scikit-learn API: graph methods and self-training.
+
+``y == -1`` marks unlabeled samples; estimators work in ``Pipeline`` and with string labels.
+"""
+
+from semisup.classic._validation import HasMethods, Interval, InvalidParameterError, validate_params
+from semisup.classic.graph import build_knn_graph
+from semisup.classic.label_propagation import LabelPropagation, LabelSpreading, estimate_fit_memory
+from semisup.classic.self_training import PseudoLabelWarning, SelfTrainingClassifier, select_pseudo_labels
+
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "InvalidParameterError",
+    "LabelPropagation",
+    "LabelSpreading",
+    "PseudoLabelWarning",
+    "SelfTrainingClassifier",
+    "build_knn_graph",
+    "estimate_fit_memory",
+    "select_pseudo_labels",
+    "validate_params",
+]
