@@ -20,22 +20,22 @@ from pathlib import Path
 import torch
 
 import semisup
-from semisup.config import RunConfig, apply_overrides
+from semisup.benchmark import Grid
+from semisup.config import apply_overrides
 
 
-def cell_config(args: argparse.Namespace, algorithm: str, seed: int, ceiling: bool) -> RunConfig:
-    d = apply_overrides({}, list(args.set or []))
-    d.setdefault("data", {})
-    d["data"]["name"] = args.data
-    d["data"]["labels_per_class"] = None if ceiling else args.labels_per_class
-    net = d.pop("net", {})
-    d["net"] = net
-    d["algorithm"] = {"name": algorithm, **(args.algo_set.get(algorithm, {}))}
-    d.setdefault("train", {}).update({"steps": args.steps, "progress": False})
-    d["train"].setdefault("eval_every", max(1, args.steps // 5))
-    d["train"].setdefault("checkpoint_every", max(1, args.steps // 5))
-    d["seed"] = seed
-    return RunConfig.from_dict(d)
+def make_grid(args: argparse.Namespace) -> Grid:
+    """The same cell configs as ``semisup benchmark`` (one data set and one label budget here)."""
+    return Grid(
+        datasets=[args.data],
+        algorithms=args.algorithms,
+        labels_per_class=[args.labels_per_class],
+        seeds=args.seeds,
+        steps=args.steps,
+        ceiling=args.ceiling,
+        overrides=list(args.set or []),
+        algorithm_overrides=args.algo_set,
+    )
 
 
 def run_grid(args: argparse.Namespace) -> list[dict]:
@@ -50,7 +50,9 @@ def run_grid(args: argparse.Namespace) -> list[dict]:
         if (run / "summary.json").exists():
             summary = json.loads((run / "summary.json").read_text())
         else:
-            cfg = cell_config(args, algorithm, seed, ceiling)
+            cfg = make_grid(args).config(
+                args.data, None if ceiling else args.labels_per_class, algorithm, seed
+            )
             summary = semisup.fit(cfg, run, resume=True).summary
         label = "supervised (all labels)" if ceiling else algorithm
         rows.append(
