@@ -40,3 +40,27 @@ def blobs(n: int = 120, d: int = 5, c: int = 3, labeled_per_class: int = 4, seed
 @pytest.fixture
 def blob_data() -> SSLDataset:
     return blobs()
+
+
+# A fixed weak/strong-view case for the FixMatch family's hand-computed tests: C classes, D features,
+# B labeled, MU·B unlabeled; the strong view is the negated input so it differs clearly from the weak.
+C, D, B, MU = 3, 6, 8, 2
+
+
+def net_and_batch(seed: int = 0):
+    from semisup.data.batch import Batch
+    from semisup.nets.build import build_net
+
+    torch.manual_seed(seed)
+    model = build_net("mlp", (D,), C).eval()
+    u = torch.randn(B * MU, D)
+    views = (u + 0.1 * torch.randn_like(u), -u)
+    batch = Batch(
+        torch.randn(B, D), torch.arange(B) % C, views, torch.arange(B * MU), torch.arange(B * MU) % C
+    )
+    return model, batch
+
+
+def weak_probs(model, batch):
+    with torch.no_grad():
+        return torch.softmax(model(batch.u_views[0]), -1)

@@ -3,31 +3,13 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import MU, B, C, net_and_batch, weak_probs
 
 from semisup.algorithms.base import StepContext
 from semisup.algorithms.fixmatch import FixMatch
 from semisup.algorithms.flexmatch import FlexMatch
-from semisup.data.batch import Batch
-from semisup.nets.build import build_net
 
-C, D, B, MU = 3, 6, 8, 2
 CTX = StepContext(step=5, total_steps=10)
-
-
-def net_and_batch(seed=0):
-    torch.manual_seed(seed)
-    model = build_net("mlp", (D,), C).eval()
-    u = torch.randn(B * MU, D)
-    views = (u + 0.1 * torch.randn_like(u), -u)
-    batch = Batch(
-        torch.randn(B, D), torch.arange(B) % C, views, torch.arange(B * MU), torch.arange(B * MU) % C
-    )
-    return model, batch
-
-
-def weak_probs(model, batch):
-    with torch.no_grad():
-        return torch.softmax(model(batch.u_views[0]), -1)
 
 
 def test_flexmatch_paper_defaults_and_validation():

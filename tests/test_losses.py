@@ -54,3 +54,13 @@ def test_ramps():
         and math.isclose(linear_ramp(0.35, 0.1, 0.6), 0.5)
         and linear_ramp(0.7, 0.1, 0.6) == 1.0
     )
+
+
+def test_pseudo_label_target_hard_or_tempered():
+    from semisup.losses import pseudo_label_target
+
+    logits = torch.tensor([[0.0, math.log(3.0)]])
+    pseudo = torch.tensor([1])
+    assert pseudo_label_target(logits, pseudo, True, 0.5) is pseudo
+    # T = 0.5 squares the odds: 3 -> 9, so p = [0.1, 0.9]
+    assert torch.allclose(pseudo_label_target(logits, pseudo, False, 0.5), torch.tensor([[0.1, 0.9]]))

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from semisup.data.batch import Batch
+from semisup.data.batch import Batch, pseudo_label_accuracy
 
 Logs = dict[str, Tensor | float]
 
@@ -78,3 +79,44 @@ def forward_cat(model: Callable[[Tensor], Tensor], *xs: Tensor) -> tuple[Tensor,
     """One forward pass over concatenated inputs, split back: BN sees one batch, DDP one call."""
     logits = model(torch.cat(xs))
     return tuple(logits.split([x.shape[0] for x in xs]))
+
+
+def weak_strong_forward(model: Callable[[Tensor], Tensor], batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
+    """The FixMatch family's pass: one forward over (x_lb, u_weak, u_strong).
+
+    Returns:
+        sup_loss: CE on the labeled batch. logits_u_w: (μB, C) weak-view logits, detached, float32 —
+        targets only, no gradient flows through them. logits_u_s: (μB, C) strong-view logits, float32.
+    """
+    u_w, u_s = batch.u_views
+    logits_x, logits_u_w, logits_u_s = forward_cat(model, batch.x_lb, u_w, u_s)
+    sup_loss = F.cross_entropy(logits_x, batch.y_lb)
+    return sup_loss, logits_u_w.detach().float(), logits_u_s.float()
+
+
+def ssl_logs(
+    sup_loss: Tensor,
+    unsup_loss: Tensor | None = None,
+    *,
+    mask: Tensor | None = None,
+    pseudo: Tensor | None = None,
+    u_true: Tensor | None = None,
+    **extra: Tensor | float,
+) -> Logs:
+    """The log names every algorithm shares, so runs compare at a glance.
+
+    ``train/sup_loss``, ``train/unsup_loss``, ``train/mask_ratio`` (mean of the (soft) mask),
+    ``train/pseudo_acc`` (when ``pseudo`` is given and true labels are known), plus ``extra`` as
+    ``train/<name>``.
+    """
+    logs: Logs = {"train/sup_loss": sup_loss.detach()}
+    if unsup_loss is not None:
+        logs["train/unsup_loss"] = unsup_loss.detach()
+    if mask is not None:
+        logs["train/mask_ratio"] = mask.mean()
+    logs.update({f"train/{k}": v for k, v in extra.items()})
+    if pseudo is not None:
+        acc = pseudo_label_accuracy(pseudo, u_true, mask)
+        if acc is not None:
+            logs["train/pseudo_acc"] = acc
+    return logs

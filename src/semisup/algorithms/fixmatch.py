@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
-from semisup.data.batch import pseudo_label_accuracy
-from semisup.losses import confidence_mask, masked_mean, soft_cross_entropy
+from semisup.algorithms.base import Algorithm, StepContext, ssl_logs, weak_strong_forward
+from semisup.losses import confidence_mask, masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
 
 
@@ -38,23 +36,12 @@ class FixMatch(Algorithm):
         hard_label: bool = True
 
     def training_step(self, model, batch, ctx: StepContext):
-        u_w, u_s = batch.u_views
-        logits_x, logits_u_w, logits_u_s = forward_cat(model, batch.x_lb, u_w, u_s)
-        sup_loss = F.cross_entropy(logits_x, batch.y_lb)
-
-        # Pseudo-labels come from the weak view and are targets only: no gradient flows through them.
-        probs = torch.softmax(logits_u_w.detach().float() / self.cfg.T, dim=-1)
+        sup_loss, logits_u_w, logits_u_s = weak_strong_forward(model, batch)
+        # Pseudo-labels come from the weak view and are targets only (detached by weak_strong_forward).
+        probs = torch.softmax(logits_u_w / self.cfg.T, dim=-1)
         pseudo, mask = confidence_mask(probs, self.cfg.threshold)
-        target = pseudo if self.cfg.hard_label else probs
-        unsup_loss = masked_mean(soft_cross_entropy(logits_u_s.float(), target), mask)
+        target = pseudo_label_target(logits_u_w, pseudo, self.cfg.hard_label, self.cfg.T)
+        unsup_loss = masked_mean(soft_cross_entropy(logits_u_s, target), mask)
 
         loss = sup_loss + self.cfg.lambda_u * unsup_loss
-        logs = {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/mask_ratio": mask.mean(),
-        }
-        acc = pseudo_label_accuracy(pseudo, batch.u_true, mask)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
-        return loss, logs
+        return loss, ssl_logs(sup_loss, unsup_loss, mask=mask, pseudo=pseudo, u_true=batch.u_true)

@@ -12,8 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
-from semisup.data.batch import pseudo_label_accuracy
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
 from semisup.engine.ema import EMA
 from semisup.losses import mse_probs, sigmoid_rampup
 from semisup.registry import ALGORITHMS
@@ -91,15 +90,9 @@ class MeanTeacher(Algorithm):
         self._in_rampup = ctx.progress < self.cfg.rampup
         weight = self.cfg.lambda_u * sigmoid_rampup(ctx.progress, self.cfg.rampup)
         loss = sup_loss + weight * unsup_loss
-        logs = {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/unsup_weight": weight,
-        }
-        acc = pseudo_label_accuracy(teacher_logits_u.argmax(-1), batch.u_true)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
-        return loss, logs
+        return loss, ssl_logs(
+            sup_loss, unsup_loss, pseudo=teacher_logits_u.argmax(-1), u_true=batch.u_true, unsup_weight=weight
+        )
 
     @torch.no_grad()
     def after_step(self, model: nn.Module) -> None:

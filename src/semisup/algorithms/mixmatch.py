@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
-from semisup.data.batch import pseudo_label_accuracy
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
 from semisup.losses import linear_ramp, mixup, sharpen, soft_cross_entropy
 from semisup.registry import ALGORITHMS
 
@@ -79,12 +78,6 @@ class MixMatch(Algorithm):
         ramp = linear_ramp(ctx.progress, 0.0, self.cfg.rampup) if self.cfg.rampup > 0 else 1.0
         weight = self.cfg.lambda_u * ramp
         loss = sup_loss + weight * unsup_loss
-        logs = {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/unsup_weight": weight,
-        }
-        acc = pseudo_label_accuracy(q.argmax(-1), batch.u_true)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
-        return loss, logs
+        return loss, ssl_logs(
+            sup_loss, unsup_loss, pseudo=q.argmax(-1), u_true=batch.u_true, unsup_weight=weight
+        )

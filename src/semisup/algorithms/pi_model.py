@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
-from semisup.data.batch import pseudo_label_accuracy
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
 from semisup.losses import mse_probs, sigmoid_rampup
 from semisup.registry import ALGORITHMS
 
@@ -45,12 +44,10 @@ class PiModel(Algorithm):
 
         weight = self.cfg.lambda_u * sigmoid_rampup(ctx.progress, self.cfg.rampup)
         loss = sup_loss + weight * unsup_loss
-        logs = {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/unsup_weight": weight,
-        }
-        acc = pseudo_label_accuracy(logits_u1.detach().argmax(-1), batch.u_true)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
-        return loss, logs
+        return loss, ssl_logs(
+            sup_loss,
+            unsup_loss,
+            pseudo=logits_u1.detach().argmax(-1),
+            u_true=batch.u_true,
+            unsup_weight=weight,
+        )

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
-from semisup.data.batch import pseudo_label_accuracy
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
 from semisup.losses import confidence_mask, linear_ramp, masked_mean, soft_cross_entropy
 from semisup.registry import ALGORITHMS
 
@@ -49,13 +48,6 @@ class PseudoLabel(Algorithm):
 
         alpha = self.cfg.alpha_f * linear_ramp(ctx.progress, self.cfg.ramp_start, self.cfg.ramp_end)
         loss = sup_loss + alpha * unsup_loss
-        logs = {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/mask_ratio": mask.mean(),
-            "train/unsup_weight": alpha,
-        }
-        acc = pseudo_label_accuracy(pseudo, batch.u_true, mask)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
-        return loss, logs
+        return loss, ssl_logs(
+            sup_loss, unsup_loss, mask=mask, pseudo=pseudo, u_true=batch.u_true, unsup_weight=alpha
+        )

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
+from semisup.algorithms.base import Algorithm, StepContext, ssl_logs, weak_strong_forward
 from semisup.components import DistributionAlignment, TruncatedGaussianWeights
-from semisup.data.batch import pseudo_label_accuracy
-from semisup.losses import masked_mean, soft_cross_entropy
+from semisup.losses import masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
 
 
@@ -57,12 +55,7 @@ class SoftMatch(Algorithm):
         self.alignment = DistributionAlignment(num_classes, cfg.momentum) if cfg.uniform_alignment else None
 
     def training_step(self, model, batch, ctx: StepContext):
-        u_w, u_s = batch.u_views
-        logits_x, logits_u_w, logits_u_s = forward_cat(model, batch.x_lb, u_w, u_s)
-        sup_loss = F.cross_entropy(logits_x, batch.y_lb)
-
-        # Pseudo-labels come from the weak view and are targets only: no gradient flows through them.
-        logits_u_w = logits_u_w.detach().float()
+        sup_loss, logits_u_w, logits_u_s = weak_strong_forward(model, batch)
         probs = torch.softmax(logits_u_w, dim=-1)
         pseudo = probs.argmax(dim=-1)
         aligned = probs
@@ -73,18 +66,17 @@ class SoftMatch(Algorithm):
         self.weighting.update(confidence)
         weight = self.weighting(confidence)
 
-        target = pseudo if self.cfg.hard_label else torch.softmax(logits_u_w / self.cfg.T, dim=-1)
-        unsup_loss = masked_mean(soft_cross_entropy(logits_u_s.float(), target), weight)
+        target = pseudo_label_target(logits_u_w, pseudo, self.cfg.hard_label, self.cfg.T)
+        unsup_loss = masked_mean(soft_cross_entropy(logits_u_s, target), weight)
 
         loss = sup_loss + self.cfg.lambda_u * unsup_loss
-        logs = {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/mask_ratio": weight.mean(),
-            "train/threshold_mean": self.weighting.mu.clone(),
-            "train/threshold_std": self.weighting.var.sqrt(),
-        }
-        acc = pseudo_label_accuracy(pseudo, batch.u_true, weight)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
+        logs = ssl_logs(
+            sup_loss,
+            unsup_loss,
+            mask=weight,
+            pseudo=pseudo,
+            u_true=batch.u_true,
+            threshold_mean=self.weighting.mu.clone(),
+            threshold_std=self.weighting.var.sqrt(),
+        )
         return loss, logs

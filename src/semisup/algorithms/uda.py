@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat
-from semisup.data.batch import pseudo_label_accuracy
+from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
 from semisup.losses import TSA_SCHEDULES, confidence_mask, masked_mean, sharpen, tsa_threshold
 from semisup.registry import ALGORITHMS
 
@@ -72,12 +71,4 @@ class UDA(Algorithm):
         unsup_loss = masked_mean(kl, mask)
 
         loss = sup_loss + self.cfg.lambda_u * unsup_loss
-        logs |= {
-            "train/sup_loss": sup_loss.detach(),
-            "train/unsup_loss": unsup_loss.detach(),
-            "train/mask_ratio": mask.mean(),
-        }
-        acc = pseudo_label_accuracy(pseudo, batch.u_true, mask)
-        if acc is not None:
-            logs["train/pseudo_acc"] = acc
-        return loss, logs
+        return loss, logs | ssl_logs(sup_loss, unsup_loss, mask=mask, pseudo=pseudo, u_true=batch.u_true)

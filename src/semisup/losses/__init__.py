@@ -1,6 +1,11 @@
 """Pure loss functions and schedules shared by the algorithms."""
 
-from semisup.losses.classification import confidence_mask, masked_mean, soft_cross_entropy
+from semisup.losses.classification import (
+    confidence_mask,
+    masked_mean,
+    pseudo_label_target,
+    soft_cross_entropy,
+)
 from semisup.losses.consistency import mse_probs
 from semisup.losses.mixup import mixup
 from semisup.losses.ramps import linear_ramp, sigmoid_rampup
@@ -15,6 +20,7 @@ __all__ = [
     "masked_mean",
     "mixup",
     "mse_probs",
+    "pseudo_label_target",
     "sharpen",
     "sigmoid_rampup",
     "soft_cross_entropy",

@@ -5,6 +5,7 @@ Shapes: logits (N, C); targets either (N,) class ids or (N, C) probabilities; ma
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -19,6 +20,11 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     """Mean of ``values * mask`` over *all* N examples (FixMatch normalises by μB, not by the mask)."""
     return (values * mask).mean()
+
+
+def pseudo_label_target(logits_w: Tensor, pseudo: Tensor, hard_label: bool, T: float) -> Tensor:
+    """The target on the strong view: class ids ``pseudo`` (N,), or softmax(logits_w / T) (N, C) if soft."""
+    return pseudo if hard_label else torch.softmax(logits_w / T, dim=-1)
 
 
 def confidence_mask(probs: Tensor, threshold: float) -> tuple[Tensor, Tensor]:
