@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import statistics
 from pathlib import Path
 
 import torch
 
 import semisup
-from semisup.benchmark import Grid
+from semisup.benchmark import CEILING, Grid, markdown_table
 from semisup.config import apply_overrides
 
 
@@ -54,10 +53,11 @@ def run_grid(args: argparse.Namespace) -> list[dict]:
                 args.data, None if ceiling else args.labels_per_class, algorithm, seed
             )
             summary = semisup.fit(cfg, run, resume=True).summary
-        label = "supervised (all labels)" if ceiling else algorithm
         rows.append(
             {
-                "method": label,
+                "data": args.data,
+                "labels_per_class": "all" if ceiling else args.labels_per_class,
+                "method": CEILING if ceiling else algorithm,
                 "seed": seed,
                 "test_accuracy": summary["test_accuracy"],
                 "train_seconds": summary["train_seconds"],
@@ -70,23 +70,6 @@ def run_grid(args: argparse.Namespace) -> list[dict]:
         w.writeheader()
         w.writerows(rows)
     return rows
-
-
-def markdown(rows: list[dict]) -> str:
-    lines = [
-        "| method | labels | test accuracy (mean ± std) | seeds | time per run (s) |",
-        "|---|---|---|---|---|",
-    ]
-    for method in dict.fromkeys(r["method"] for r in rows):
-        rs = [r for r in rows if r["method"] == method]
-        acc = [100 * r["test_accuracy"] for r in rs]
-        t = [r["train_seconds"] for r in rs]
-        sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-        lines.append(
-            f"| {method} | {rs[0]['n_labeled']} | {statistics.mean(acc):.2f} ± {sd:.2f} | {len(rs)} "
-            f"| {statistics.mean(t):.0f} |"
-        )
-    return "\n".join(lines)
 
 
 def parse_algo_set(items: list[str] | None) -> dict[str, dict]:
@@ -117,7 +100,7 @@ def main() -> None:
     args.algo_set = parse_algo_set(args.algo_set_raw)
     torch.set_num_threads(args.threads)
     rows = run_grid(args)
-    print(markdown(rows))
+    print(markdown_table(rows))
 
 
 if __name__ == "__main__":
