@@ -85,6 +85,8 @@ class TrainConfig:
     compile: bool = False  # torch.compile the network
     channels_last: bool = False  # memory format for image nets on GPU
     profile: bool = False  # time augmentation / forward+backward / update (synchronises: slower)
+    init: str | None = None  # start from pretrained weights: a run folder, .pt or .safetensors file
+    init_head_layers: int = 0  # keep this many projection-head layers of a SimCLR run (SimCLRv2: 1)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from semisup.data.dataset import DataError
 from semisup.engine.checkpoint import CKPT_NAME, read_checkpoint
 from semisup.engine.evaluate import predict_logits
 from semisup.nets.build import build_net, with_standardize
+from semisup.nets.heads import head_classifier
 
 
 class Predictor:
@@ -74,11 +75,18 @@ def load(
     ckpt = read_checkpoint(path)
     cfg = RunConfig.from_dict(ckpt["config"])
     meta = ckpt["meta"]
+    if "projection_head" in meta:
+        raise ValueError(
+            f"{run_dir} is a self-supervised pretraining run ({cfg.algorithm}): it has no classifier. "
+            f"Fine-tune it first: semisup train --init {run_dir} ..."
+        )
     if cfg.net == "custom":
         if net is None:
             raise ValueError(f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())")
     else:
         net = build_net(cfg.net, tuple(meta["input_shape"]), len(meta["classes"]), cfg.net_args)
+    if "classifier_head" in meta:  # fine-tuned from the middle of a SimCLRv2 projection head
+        net.classifier = head_classifier(meta["classifier_head"], len(meta["classes"]))
     model = with_standardize(net, torch.zeros((2, *meta["input_shape"])), meta["kind"])
     if use_ema and "ema" in ckpt:  # the EMA wrapper keeps the model under ``module.``
         state = {_strip(k[len("module.") :]): v for k, v in ckpt["ema"].items() if k.startswith("module.")}

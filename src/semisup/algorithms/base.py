@@ -50,6 +50,9 @@ class Algorithm(nn.Module):
     # Overrides the contract tests apply so the unsupervised term is active on an untrained net
     # (e.g. FixMatch's 0.95 threshold masks everything at step 0).
     contract_overrides: ClassVar[dict[str, Any]] = {}
+    # A self-supervised objective (e.g. SimCLR) ignores labels: it trains on every training input
+    # through the unlabeled stream, draws no labeled batch, and its model has no classifier to validate.
+    self_supervised: ClassVar[bool] = False
 
     def __init__(self, cfg: Any, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__()
@@ -70,6 +73,10 @@ class Algorithm(nn.Module):
     def attach(self, model: nn.Module) -> None:
         """Called once with the freshly built model before training (and before a checkpoint is
         restored), e.g. to create an EMA teacher as a submodule so checkpoints carry it."""
+
+    def meta(self) -> dict[str, Any]:
+        """Entries for the run's checkpoint ``meta`` that rebuilding the model needs (e.g. a head's widths)."""
+        return {}
 
     def after_step(self, model: nn.Module) -> None:
         """Called by the engine after the optimizer step (e.g. to update a teacher). No gradients here."""

@@ -35,11 +35,15 @@ class DeviceData:
         return len(self.X_pool)
 
 
-def prepare_data(data: SSLDataset, cfg: RunConfig, device: torch.device) -> DeviceData:
+def prepare_data(
+    data: SSLDataset, cfg: RunConfig, device: torch.device, pool_all: bool = False
+) -> DeviceData:
+    """``pool_all``: the unlabeled pool is every training input whatever ``unlabeled_includes_labeled``
+    says (self-supervised pretraining uses all inputs)."""
     X = torch.as_tensor(data.X, dtype=torch.float32)
     y = torch.as_tensor(data.y, dtype=torch.long)
     lab = y >= 0
-    pool = torch.ones_like(lab) if cfg.data.unlabeled_includes_labeled else ~lab
+    pool = torch.ones_like(lab) if cfg.data.unlabeled_includes_labeled or pool_all else ~lab
     y_true = torch.as_tensor(data.y_true, dtype=torch.long) if data.y_true is not None else y.clone()
     if not cfg.data.unlabeled_includes_labeled and data.y_true is None:
         y_true = torch.full_like(y, -1)

@@ -25,6 +25,7 @@ from semisup.engine.checkpoint import CKPT_NAME, load_checkpoint, save_checkpoin
 from semisup.engine.ema import EMA
 from semisup.engine.evaluate import evaluate
 from semisup.engine.fabric import Fabric
+from semisup.engine.init import InitReport, load_init
 from semisup.engine.metrics import Meter, MetricsCSV
 from semisup.engine.optim import build_optimizer, build_scheduler
 from semisup.engine.progress import ProgressBar
@@ -59,7 +60,7 @@ class Trainer:
         self.cfg, self.fabric, self.callbacks = cfg, fabric, list(callbacks)
         self.data = data
         algo_cls = ALGORITHMS.get(cfg.algorithm)
-        if algo_cls.unlabeled_views and data.n_unlabeled == 0:
+        if algo_cls.unlabeled_views and data.n_unlabeled == 0 and not algo_cls.self_supervised:
             raise DataError(
                 f"{cfg.algorithm} is semi-supervised but the data has no unlabeled example (no label is -1). "
                 "Add unlabeled examples, pass labels_per_class to hide labels, or use --algorithm supervised"
@@ -69,11 +70,17 @@ class Trainer:
 
         # Same seed on every rank before building the net: identical initial weights everywhere.
         fabric.seed_everything(cfg.seed, verbose=False)
-        self.tensors = prepare_data(data, cfg, device)
+        self.tensors = prepare_data(data, cfg, device, pool_all=algo_cls.self_supervised)
         model = build_model(cfg, data, net)
-        self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+        self.init_report: InitReport | None = None
+        if cfg.train.init:
+            self.init_report = load_init(model, cfg.train.init, data.num_classes, cfg.train.init_head_layers)
+            if self.rank == 0:
+                print(self.init_report)
         self.algorithm: Algorithm = algo_cls(cfg.algorithm_args, data.num_classes, self.tensors.n_pool)
+        # attach before the EMA copy: an objective may change the model (SimCLR swaps in its head).
         self.algorithm.attach(model)
+        self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
         optimizer = build_optimizer(model, cfg.optim)
         if cfg.train.compile:
             model = torch.compile(model)
@@ -84,7 +91,11 @@ class Trainer:
             self.ema.to(device)
 
         B = cfg.data.batch_size
-        self.lab_stream = IndexStream(len(self.tensors.y_lb), B, cfg.seed, self.rank, self.world, device)
+        self.lab_stream = (
+            None
+            if algo_cls.self_supervised
+            else IndexStream(len(self.tensors.y_lb), B, cfg.seed, self.rank, self.world, device)
+        )
         self.ulb_stream = (
             IndexStream(self.tensors.n_pool, cfg.data.mu * B, cfg.seed + 1, self.rank, self.world, device)
             if algo_cls.unlabeled_views
@@ -116,6 +127,8 @@ class Trainer:
         if self.rank == 0:
             (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
             self.cfg.to_yaml(self.out / "config.yaml")
+            if self.init_report is not None:
+                self.init_report.to_json(self.out / "init.json")
             self.metrics = MetricsCSV(self.out / "metrics.csv")
             self.metrics.truncate_after(self.step)
 
@@ -146,12 +159,16 @@ class Trainer:
 
     def meta(self) -> dict[str, Any]:
         """What a predictor needs to rebuild the model from the run folder alone."""
-        return {
+        meta = {
             "classes": list(self.data.classes),
             "input_shape": list(self.data.input_shape),
             "kind": self.data.kind,
             "dataset": self.data.name,
+            **self.algorithm.meta(),
         }
+        if self.init_report is not None and self.init_report.head_dims:
+            meta["classifier_head"] = self.init_report.head_dims
+        return meta
 
     @property
     def eval_model(self) -> nn.Module:
@@ -164,8 +181,12 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------------
     def make_batch(self, step: int) -> Batch:
         t = self.tensors
-        i_l = self.lab_stream.indices(step)
-        x_lb = t.views[self.algorithm.labeled_view](t.X_lb[i_l])
+        if self.lab_stream is None:  # self-supervised: no labeled batch
+            i_l = torch.zeros(0, dtype=torch.long, device=t.y_lb.device)
+            x_lb = t.X_pool[i_l]
+        else:
+            i_l = self.lab_stream.indices(step)
+            x_lb = t.views[self.algorithm.labeled_view](t.X_lb[i_l])
         if self.ulb_stream is None:
             return Batch(x_lb=x_lb, y_lb=t.y_lb[i_l])
         i_u = self.ulb_stream.indices(step)
@@ -260,8 +281,8 @@ class Trainer:
 
     def validate(self) -> dict[str, float]:
         t = self.tensors
-        if t.X_test is None or self.rank != 0:
-            return {}
+        if t.X_test is None or self.rank != 0 or self.algorithm.self_supervised:
+            return {}  # a self-supervised model outputs projections, not class scores
         m = evaluate(self.eval_model, t.X_test, t.y_test, self.cfg.data.eval_batch_size)
         metrics = {"val/acc": m["acc"], "val/loss": m["loss"]}
         for cb in self.callbacks:

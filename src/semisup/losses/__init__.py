@@ -7,6 +7,8 @@ from semisup.losses.classification import (
     soft_cross_entropy,
 )
 from semisup.losses.consistency import mse_probs
+from semisup.losses.contrastive import NTXentLoss, contrastive_accuracy, nt_xent
+from semisup.losses.distillation import distillation_loss, teacher_probs
 from semisup.losses.mixup import mixup
 from semisup.losses.ramps import linear_ramp, sigmoid_rampup
 from semisup.losses.sharpen import sharpen
@@ -14,6 +16,11 @@ from semisup.losses.tsa import TSA_SCHEDULES, tsa_threshold
 from semisup.losses.vat import entropy_with_logits, kl_div_with_logits, l2_normalize
 
 __all__ = [
+    "NTXentLoss",
+    "contrastive_accuracy",
+    "distillation_loss",
+    "nt_xent",
+    "teacher_probs",
     "TSA_SCHEDULES",
     "confidence_mask",
     "linear_ramp",
