@@ -34,8 +34,12 @@ def base(args: argparse.Namespace, seed: int, steps: int) -> dict[str, Any]:
     }
 
 
+def pretrain_dir(args: argparse.Namespace, seed: int, out: Path) -> Path:
+    return out / f"pretrain-seed{seed if args.pretrain_seed is None else args.pretrain_seed}"
+
+
 def configs(args: argparse.Namespace, seed: int, lpc: int, out: Path) -> dict[str, dict[str, Any]]:
-    pre = str(out / f"pretrain-seed{seed}")
+    pre = str(pretrain_dir(args, seed, out))
     init = {"init": pre, "init_head_layers": 1}
 
     def cell(algo: Any, steps: int, **train: Any) -> dict[str, Any]:
@@ -74,18 +78,22 @@ def main() -> None:
     p.add_argument("--distill-steps", type=int, default=300)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--mu", type=int, default=3)
+    p.add_argument("--mu", type=int, default=2, help="unlabeled batch ratio of the downstream runs")
+    p.add_argument("--pretrain-mu", type=int, default=3, help="SimCLR batch = pretrain_mu × batch_size")
+    p.add_argument("--pretrain-seed", type=int, default=None,
+                   help="share one pretraining run (this seed) across all seeds (default: one per seed)")
     p.add_argument("--temperature", type=float, default=0.2)
     p.add_argument("--out", default="benchmarks/results/simclr_route")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
     for seed in args.seeds:
-        pre = base(args, seed, args.pretrain_steps)
+        pre_seed = seed if args.pretrain_seed is None else args.pretrain_seed
+        pre = base(args, pre_seed, args.pretrain_steps)
+        pre["data"]["mu"] = args.pretrain_mu
         pre["algorithm"] = {"name": "simclr", "temperature": args.temperature, "head_dim": 64}
         pre["optim"] = {"name": "adamw", "lr": 1e-3, "weight_decay": 1e-4}
-        pre_summary = run(pre, out / f"pretrain-seed{seed}")
+        pre_summary = run(pre, pretrain_dir(args, seed, out))
         for lpc in args.lpc:
             for name, cfg in configs(args, seed, lpc, out).items():
                 s = run(cfg, out / f"{name}-lpc{lpc}-seed{seed}")
@@ -96,11 +104,15 @@ def main() -> None:
                     teacher = out / f"supervised+pretrain-lpc{lpc}-seed{seed}" / "summary.json"
                     seconds += json.loads(teacher.read_text())["train_seconds"]
                 row = {"method": name, "lpc": lpc, "seed": seed, "acc": s["test_accuracy"],
-                       "own_seconds": s["train_seconds"], "route_seconds": seconds}
-                rows.append(row)
+                       "own_seconds": s["train_seconds"], "route_seconds": seconds,
+                       "pretrain": pretrain_dir(args, seed, out).name}
                 with open(out / "results.jsonl", "a") as f:
                     f.write(json.dumps(row) + "\n")
-    print(table(rows))
+    rows = {}
+    for line in (out / "results.jsonl").open():  # every invocation's cells, each once
+        r = json.loads(line)
+        rows[(r["method"], r["lpc"], r["seed"])] = r
+    print(table(list(rows.values())))
 
 
 def table(rows: list[dict[str, Any]]) -> str:
