@@ -80,8 +80,12 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--mu", type=int, default=2, help="unlabeled batch ratio of the downstream runs")
     p.add_argument("--pretrain-mu", type=int, default=3, help="SimCLR batch = pretrain_mu × batch_size")
-    p.add_argument("--pretrain-seed", type=int, default=None,
-                   help="share one pretraining run (this seed) across all seeds (default: one per seed)")
+    p.add_argument(
+        "--pretrain-seed",
+        type=int,
+        default=None,
+        help="share one pretraining run (this seed) across all seeds (default: one per seed)",
+    )
     p.add_argument("--temperature", type=float, default=0.2)
     p.add_argument("--out", default="benchmarks/results/simclr_route")
     args = p.parse_args()
@@ -103,9 +107,15 @@ def main() -> None:
                 if name.endswith("distill"):
                     teacher = out / f"supervised+pretrain-lpc{lpc}-seed{seed}" / "summary.json"
                     seconds += json.loads(teacher.read_text())["train_seconds"]
-                row = {"method": name, "lpc": lpc, "seed": seed, "acc": s["test_accuracy"],
-                       "own_seconds": s["train_seconds"], "route_seconds": seconds,
-                       "pretrain": pretrain_dir(args, seed, out).name}
+                row = {
+                    "method": name,
+                    "lpc": lpc,
+                    "seed": seed,
+                    "acc": s["test_accuracy"],
+                    "own_seconds": s["train_seconds"],
+                    "route_seconds": seconds,
+                    "pretrain": pretrain_dir(args, seed, out).name,
+                }
                 with open(out / "results.jsonl", "a") as f:
                     f.write(json.dumps(row) + "\n")
     rows = {}
@@ -117,7 +127,7 @@ def main() -> None:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| labels/class | method | test accuracy (%) | seeds | own time (s) | time incl. pretrain/teacher (s) |",
+        "| labels/class | method | test accuracy (%) | seeds | own time (s) | incl. pretrain/teacher (s) |",
         "|---|---|---|---|---|---|",
     ]
     for lpc in sorted({r["lpc"] for r in rows}):
@@ -129,9 +139,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
             own = statistics.mean(r["own_seconds"] for r in rs)
             route = statistics.mean(r["route_seconds"] for r in rs)
-            lines.append(
-                f"| {lpc} | {m} | {statistics.mean(acc):.1f} ± {sd:.1f} | {len(rs)} | {own:.0f} | {route:.0f} |"
-            )
+            acc_txt = f"{statistics.mean(acc):.1f} ± {sd:.1f}"
+            lines.append(f"| {lpc} | {m} | {acc_txt} | {len(rs)} | {own:.0f} | {route:.0f} |")
     return "\n".join(lines)
 
 

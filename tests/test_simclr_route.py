@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import blobs
 
 from semisup.cli import main
 from semisup.config import RunConfig
@@ -17,7 +18,6 @@ from semisup.engine.setup import build_model
 from semisup.engine.trainer import fit
 from semisup.nets.heads import SimCLRProjectionHead, head_classifier, head_dims_from_state
 from semisup.predictor import load
-from conftest import blobs
 
 BASE = {
     "net": {"name": "mlp", "hidden": [32]},
@@ -111,8 +111,13 @@ def test_fine_tune_then_distill_end_to_end(pre, tmp_path):
 
     before = {k: v.clone() for k, v in pred.model.state_dict().items()}
     st = fit(
-        RunConfig.from_dict({**BASE, "algorithm": {"name": "distill", "teacher": str(ft), "T": 2.0},
-                             "net": {"name": "mlp", "hidden": [8]}}),
+        RunConfig.from_dict(
+            {
+                **BASE,
+                "algorithm": {"name": "distill", "teacher": str(ft), "T": 2.0},
+                "net": {"name": "mlp", "hidden": [8]},
+            }
+        ),
         tmp_path / "student",
         data=data,
     )
@@ -166,17 +171,56 @@ def test_init_errors_name_the_problem(pre, tmp_path):
 def test_cli_pretrain_train_init_distill(tmp_path, capsys):
     d = blobs()
     np.savez(tmp_path / "d.npz", X=d.X, y=d.y, X_test=d.X_test, y_test=d.y_test)
-    common = ["--data", str(tmp_path / "d.npz"), "--steps", "6", "--no-progress", "--set", "data.batch_size=8",
-              "--set", "data.mu=2"]
+    common = [
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--steps",
+        "6",
+        "--no-progress",
+        "--set",
+        "data.batch_size=8",
+        "--set",
+        "data.mu=2",
+    ]
     assert main(["pretrain", *common, "--out", str(tmp_path / "pre")]) == 0
     assert RunConfig.from_yaml(tmp_path / "pre" / "config.yaml").algorithm == "simclr"
-    assert main(["train", *common, "--algorithm", "fixmatch", "--init", str(tmp_path / "pre"),
-                 "--init-head-layers", "1", "--out", str(tmp_path / "ft")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *common,
+                "--algorithm",
+                "fixmatch",
+                "--init",
+                str(tmp_path / "pre"),
+                "--init-head-layers",
+                "1",
+                "--out",
+                str(tmp_path / "ft"),
+            ]
+        )
+        == 0
+    )
     assert "init from" in capsys.readouterr().out
     c = RunConfig.from_yaml(tmp_path / "ft" / "config.yaml")
     assert c.train.init == str(tmp_path / "pre") and c.train.init_head_layers == 1
-    assert main(["distill", *common, "--teacher", str(tmp_path / "ft"), "--T", "2", "--alpha", "0.5",
-                 "--out", str(tmp_path / "st")]) == 0
+    assert (
+        main(
+            [
+                "distill",
+                *common,
+                "--teacher",
+                str(tmp_path / "ft"),
+                "--T",
+                "2",
+                "--alpha",
+                "0.5",
+                "--out",
+                str(tmp_path / "st"),
+            ]
+        )
+        == 0
+    )
     c = RunConfig.from_yaml(tmp_path / "st" / "config.yaml")
     assert c.algorithm == "distill" and c.algorithm_args.T == 2.0 and c.algorithm_args.alpha == 0.5
     assert main(["train", *common, "--init", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2

@@ -79,13 +79,40 @@ def test_text_file_is_unlabeled_and_errors_are_clear(tmp_path, fake):
 def test_cli_embed_then_train_on_the_vectors(tmp_path, fake, capsys):
     write_csv(tmp_path / "t.csv", n=60)
     out = tmp_path / "v.npz"
-    args = ["embed", str(tmp_path / "t.csv"), "--label-column", "label", "--out", str(out),
-            "--cache-dir", str(tmp_path / "c")]
+    args = [
+        "embed",
+        str(tmp_path / "t.csv"),
+        "--label-column",
+        "label",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     assert main(args) == 0
     assert "wrote 60 vectors of 8 features (8 labeled)" in capsys.readouterr().out
     run = tmp_path / "run"
-    assert main(["train", "--data", str(out), "--algorithm", "fixmatch", "--steps", "4", "--no-progress",
-                 "--set", "data.batch_size=4", "--set", "data.mu=2", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(out),
+                "--algorithm",
+                "fixmatch",
+                "--steps",
+                "4",
+                "--no-progress",
+                "--set",
+                "data.batch_size=4",
+                "--set",
+                "data.mu=2",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert (run / "summary.json").exists()
 
 

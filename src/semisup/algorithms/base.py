@@ -75,7 +75,7 @@ class Algorithm(nn.Module):
         restored), e.g. to create an EMA teacher as a submodule so checkpoints carry it."""
 
     def meta(self) -> dict[str, Any]:
-        """Entries for the run's checkpoint ``meta`` that rebuilding the model needs (e.g. a head's widths)."""
+        """Checkpoint ``meta`` entries needed to rebuild the model (e.g. a head's widths)."""
         return {}
 
     def after_step(self, model: nn.Module) -> None:

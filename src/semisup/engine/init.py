@@ -159,7 +159,9 @@ def load_init(model: nn.Module, source: str | Path, num_classes: int, head_layer
         else:
             use[k] = v
     if bad:
-        raise InitError(f"{source} does not fit the net (same net and --net settings?): " + "; ".join(bad[:8]))
+        raise InitError(
+            f"{source} does not fit the net (same net and --net settings?): " + "; ".join(bad[:8])
+        )
     if not any(not k.startswith(("0.", HEAD)) for k in use):
         raise InitError(
             f"no encoder tensor of {source} matches the net: source keys look like "
