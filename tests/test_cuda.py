@@ -55,7 +55,10 @@ def cfg(name: str, **train) -> RunConfig:
 @pytest.mark.parametrize("name", ALGORITHMS.names())
 def test_algorithm_trains_on_gpu_in_bf16(name, tmp_path):
     res = fit(cfg(name), tmp_path / name, data=images())
-    assert res.summary["device"].startswith("cuda") and 0 <= res.summary["test_accuracy"] <= 1
+    acc = res.summary["test_accuracy"]
+    assert res.summary["device"].startswith("cuda")
+    # a self-supervised objective (simclr) has no classifier to score
+    assert acc is None if ALGORITHMS.get(name).self_supervised else 0 <= acc <= 1
 
 
 @pytest.mark.parametrize("name", ALGORITHMS.names())

@@ -17,6 +17,11 @@ def _check_temperature(temperature: float) -> float:
     return float(temperature)
 
 
+def _positives(n: int, device: torch.device) -> Tensor:
+    """(2N,) index of each anchor's positive: n+i for i < n, i−n after (made on the device: no copy)."""
+    return torch.arange(2 * n, device=device).add_(n).remainder_(2 * n)
+
+
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     """Mean NT-Xent over the 2N anchors of two views.
 
@@ -49,7 +54,7 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
     sim = z @ z.T / t  # (2N, 2N)
     sim.fill_diagonal_(float("-inf"))  # an anchor is never its own negative
-    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    positive = _positives(n, z.device)
     return F.cross_entropy(sim, positive)
 
 
@@ -81,5 +86,5 @@ def contrastive_accuracy(z1: Tensor, z2: Tensor) -> Tensor:
     z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
     sim = z @ z.T
     sim.fill_diagonal_(float("-inf"))
-    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    positive = _positives(n, z.device)
     return (sim.argmax(dim=1) == positive).float().mean()
