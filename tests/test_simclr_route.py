@@ -58,6 +58,7 @@ def test_projection_head_shapes_and_fine_tune_keys():
 def test_pretrain_run_is_self_describing_and_not_a_classifier(pre):
     s = json.loads((pre / "summary.json").read_text())
     assert s["algorithm"] == "simclr" and s["test_accuracy"] is None and s["projection_head"][-1] == 16
+    assert s["n_labeled"] == 0 and s["n_unlabeled"] == 120  # every training input, labels unused
     metrics = (pre / "metrics.csv").read_text()
     assert "train/unsup_loss" in metrics and "train/contrastive_acc" in metrics
     with pytest.raises(ValueError, match="no classifier.*--init"):
@@ -225,3 +226,21 @@ def test_cli_pretrain_train_init_distill(tmp_path, capsys):
     assert c.algorithm == "distill" and c.algorithm_args.T == 2.0 and c.algorithm_args.alpha == 0.5
     assert main(["train", *common, "--init", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_objectives_validate_their_config():
+    from semisup.algorithms.distill import Distill
+    from semisup.algorithms.simclr import SimCLR
+
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        SimCLR(SimCLR.Config(temperature=0.0), 3)
+    with pytest.raises(ValueError, match="head_layers >= 1"):
+        SimCLR(SimCLR.Config(head_layers=0), 3)
+    with pytest.raises(ValueError, match="T must be > 0"):
+        Distill(Distill.Config(T=0.0), 3)
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
+        Distill(Distill.Config(alpha=1.5), 3)
+    with pytest.raises(ValueError, match="teacher_view must be one of"):
+        Distill(Distill.Config(teacher_view="mixed"), 3)
+    d = Distill(Distill.Config(teacher_view="none", student_view="weak"), 3)
+    assert d.unlabeled_views == ("none", "weak")  # the views the engine draws for this instance

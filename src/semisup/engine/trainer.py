@@ -292,6 +292,7 @@ class Trainer:
     def summary(self, last_eval: dict[str, float]) -> dict[str, Any]:
         cfg = self.cfg
         timing = self.timer.compute()
+        ssl_only = self.algorithm.self_supervised
         return {
             "test_accuracy": last_eval.get("val/acc"),
             "test_loss": last_eval.get("val/loss"),
@@ -299,8 +300,9 @@ class Trainer:
             "dataset": self.data.name,
             "labels_per_class": cfg.data.labels_per_class,
             "label_fraction": cfg.data.label_fraction,
-            "n_labeled": int(len(self.tensors.y_lb)),
-            "n_unlabeled": int(self.data.n_unlabeled),
+            # a self-supervised objective trains on every input and ignores all labels
+            "n_labeled": 0 if ssl_only else int(len(self.tensors.y_lb)),
+            "n_unlabeled": self.tensors.n_pool if ssl_only else int(self.data.n_unlabeled),
             "seed": cfg.seed,
             "steps": self.step,
             "train_seconds": round(self.train_seconds, 3),
