@@ -184,6 +184,7 @@ def test_cli_pretrain_train_init_distill(tmp_path, capsys):
         "data.mu=2",
     ]
     assert main(["pretrain", *common, "--out", str(tmp_path / "pre")]) == 0
+    assert "self-supervised pretraining" in capsys.readouterr().out
     assert RunConfig.from_yaml(tmp_path / "pre" / "config.yaml").algorithm == "simclr"
     assert (
         main(

@@ -59,6 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         s = result.summary
         acc = s["test_accuracy"]
         acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
+        if "projection_head" in s:  # self-supervised: no classifier to score
+            acc_txt = "n/a (self-supervised pretraining; fine-tune it with --init)"
         took = f"{s['train_seconds']:.1f}s"
         print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {took} -> {result.run_dir}")
     return 0
