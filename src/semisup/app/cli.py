@@ -121,10 +121,13 @@ def _run_proba(run_dir: str, items) -> np.ndarray:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from semisup.app.server import check_bind, make_server
+    from semisup.active.strategies import get_strategy
+    from semisup.app.server import AppError, check_bind, make_server
 
     token = secrets.token_urlsafe(16) if args.token == "auto" else args.token
     check_bind(args.host, token)  # before the data is read: fail fast
+    if "mc_proba" in get_strategy(args.strategy).needs:
+        raise AppError(f"--strategy {args.strategy} needs MC-dropout passes the app's model does not make")
     app = build_app(args)
     server = make_server(app, args.host, args.port, token)
     app.start()

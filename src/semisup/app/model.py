@@ -7,9 +7,9 @@ items: the human labels, the data's seed labels, and every other item as unlabel
 ``model="self_training"`` uses :class:`semisup.classic.SelfTrainingClassifier` around a logistic
 regression. Each finished fit bumps ``version``; the page polls ``/api/status`` and refetches its queue.
 
-``queue_order`` ranks unlabeled items by an active-learning score of the probabilities (margin by
-default, :mod:`semisup.active` when it provides the strategy), and before any model by a seeded random
-order (image folders are sorted by class; showing them in that order would be a poor start).
+``queue_order`` ranks unlabeled items by a :mod:`semisup.active` score (margin by default), and before
+any model by a seeded random order (image folders are sorted by class; showing them in that order would
+be a poor start).
 """
 
 from __future__ import annotations
@@ -66,30 +66,38 @@ def fit_proba(features: np.ndarray, y: np.ndarray, n_classes: int, model: str = 
     return full
 
 
-def informativeness(proba: np.ndarray, strategy: str = "margin") -> np.ndarray:
-    """(N,) scores, higher = more worth labeling; :mod:`semisup.active` strategies when available."""
-    try:
-        from semisup.active.strategies import score
-    except ImportError:  # the active-learning package is optional here: margin/entropy by hand
-        score = None
-    if score is not None:
-        return np.asarray(score(strategy, proba=proba), dtype=np.float64)
-    if strategy == "entropy":
-        p = np.clip(proba, 1e-12, 1.0)
-        return -(proba * np.log(p)).sum(axis=1)
-    if strategy != "margin":
-        raise ValueError(f"strategy {strategy!r} needs semisup.active; use 'margin' or 'entropy'")
-    top2 = np.sort(proba, axis=1)[:, -2:]
-    return 1.0 - (top2[:, 1] - top2[:, 0])
+def informativeness(
+    proba: np.ndarray,
+    strategy: str = "margin",
+    embeddings: np.ndarray | None = None,
+    labeled_mask: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """(N,) scores of :func:`semisup.active.score` (higher = more worth labeling): ``margin``,
+    ``entropy``, ``least_confidence`` from ``proba``; ``coreset`` (distance to the labeled items),
+    ``typiclust``/``kmeans`` (typicality) from ``embeddings``; ``random``."""
+    from semisup.active.strategies import score
+
+    return np.asarray(
+        score(strategy, proba=proba, embeddings=embeddings, labeled_mask=labeled_mask, rng=seed),
+        dtype=np.float64,
+    )
 
 
-def queue_order(proba: np.ndarray | None, n: int, strategy: str = "margin", seed: int = 0) -> np.ndarray:
+def queue_order(
+    proba: np.ndarray | None,
+    n: int,
+    strategy: str = "margin",
+    seed: int = 0,
+    embeddings: np.ndarray | None = None,
+    labeled_mask: np.ndarray | None = None,
+) -> np.ndarray:
     """Item positions, most worth labeling first: by ``informativeness`` (ties in a seeded random
     order), or the seeded random order alone when ``proba`` is None."""
     tiebreak = np.random.default_rng(seed).permutation(n)
     if proba is None:
         return tiebreak
-    s = informativeness(proba, strategy)
+    s = informativeness(proba, strategy, embeddings, labeled_mask, seed)
     return np.lexsort((tiebreak, -s))
 
 

@@ -23,10 +23,21 @@ __all__ = ["LabelApp", "shortcut_keys"]
 MAX_BATCH = 100
 
 
-def shortcut_keys(n_classes: int) -> list[str | None]:
-    """One key per class: ``1``-``9``, then letters other than ``s`` (skip), ``u`` (undo); None after."""
-    keys = [str(i) for i in range(1, 10)] + [c for c in "abcdefghijklmnopqrtvwxyz"]
-    return [keys[k] if k < len(keys) else None for k in range(n_classes)]
+RESERVED_KEYS = ("s", "u", "?")  # skip, undo, help
+
+
+def shortcut_keys(classes: list[str]) -> list[str | None]:
+    """One key per class. Classes named by single distinct characters (digits "0".."9", "a", "b") are
+    their own keys; otherwise ``1``-``9``, then letters other than ``s`` (skip) and ``u`` (undo); None
+    for classes past the 33rd (click their buttons)."""
+    low = [c.lower() for c in classes]
+    single = all(len(c) == 1 and c.isalnum() for c in low) and len(set(low)) == len(low)
+    if single and not set(low) & set(RESERVED_KEYS):
+        return low
+    keys = [str(i) for i in range(1, 10)] + [
+        c for c in "abcdefghijklmnopqrstuvwxyz" if c not in RESERVED_KEYS
+    ]
+    return [keys[k] if k < len(keys) else None for k in range(len(classes))]
 
 
 class LabelApp:
@@ -102,7 +113,7 @@ class LabelApp:
             "name": self.items.name,
             "kind": self.items.kind,
             "classes": self.items.classes,
-            "keys": shortcut_keys(len(self.items.classes)),
+            "keys": shortcut_keys(self.items.classes),
             "total": len(self.items),
             "labeled": labeled,
             "seeded": seeded,
@@ -125,7 +136,11 @@ class LabelApp:
     def _ranked(self) -> np.ndarray:
         st = self.suggester.state
         if self._order is None or self._order[0] != st.version:
-            self._order = (st.version, queue_order(st.proba, len(self.items), self.strategy, self.seed))
+            labeled = (self.human_labels() >= 0) | (self.items.seed_labels >= 0)
+            order = queue_order(
+                st.proba, len(self.items), self.strategy, self.seed, self.items.features, labeled
+            )
+            self._order = (st.version, order)
         return self._order[1]
 
     def next_items(self, session: str, n: int = 10) -> list[dict]:
