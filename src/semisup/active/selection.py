@@ -74,10 +74,10 @@ def kcenter_greedy(
 
 
 def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Labels ``(N,)`` and centroids ``(k, D)`` of k-means (k-means++, 3 restarts), seeded from ``rng``."""
+    """Labels ``(N,)`` and centroids ``(k, D)`` of k-means (k-means++, one run), seeded from ``rng``."""
     from sklearn.cluster import KMeans
 
-    km = KMeans(n_clusters=k, n_init=3, random_state=int(rng.integers(2**31 - 1))).fit(x)
+    km = KMeans(n_clusters=k, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit(x)
     return km.labels_, km.cluster_centers_
 
 
