@@ -5,7 +5,8 @@
 items: the human labels, the data's seed labels, and every other item as unlabeled. The default model is
 :class:`semisup.classic.LabelSpreading` on a kNN graph of the standardised features (Zhou et al. 2003);
 ``model="self_training"`` uses :class:`semisup.classic.SelfTrainingClassifier` around a logistic
-regression. Each finished fit bumps ``version``; the page polls ``/api/status`` and refetches its queue.
+regression (class-balanced: the 5 most confident items of each class per round). Each finished fit
+bumps ``version``; the page polls ``/api/status`` and refetches its queue.
 
 ``queue_order`` ranks unlabeled items by a :mod:`semisup.active` score (margin by default), and before
 any model by a seeded random order (image folders are sorted by class; showing them in that order would
@@ -54,7 +55,9 @@ def fit_proba(features: np.ndarray, y: np.ndarray, n_classes: int, model: str = 
     if model == "spreading":
         est = LabelSpreading(n_neighbors=min(10, len(X) - 1), max_iter=100)
     elif model == "self_training":
-        est = SelfTrainingClassifier(LogisticRegression(max_iter=500), criterion="threshold", threshold=0.9)
+        # 5 most confident per class and round, 10 rounds: on 120 digits with 6 labels 99 % vs 77 % for a
+        # 0.9 threshold (which adopts the logistic regression's confident mistakes)
+        est = SelfTrainingClassifier(LogisticRegression(max_iter=500), criterion="class_balanced", k_best=5)
     else:
         raise ValueError(f"model must be 'spreading' or 'self_training', got {model!r}")
     with warnings.catch_warnings():  # few labels: convergence and pseudo-label warnings are expected
