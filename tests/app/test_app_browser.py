@@ -117,3 +117,23 @@ def test_page_refreshes_its_queue_when_the_model_retrains(browser, image_npz, tm
         assert shown == f"model suggests {queue[0][1]} ({round(100 * queue[0][2])}%)"
         assert page.inner_text("#model").startswith("v1")
         page.close()
+
+
+def test_texts_and_table_rows_are_shown(browser, tmp_path):
+    texts = tmp_path / "texts.csv"
+    texts.write_text('text,label\n"great, truly",pos\n<b>awful</b>,neg\nfine,\n')
+    table = tmp_path / "table.csv"
+    table.write_text("height,weight,label\n1.5,3,small\n9,7.25,big\n2.5,4,\n")
+    with serving(make_app(texts, tmp_path / "t.sqlite", text_column="text")) as url:
+        page = open_page(browser, url + "/")
+        assert page.inner_text("#view pre") == "fine"  # the one unlabeled text; HTML is shown as text
+        press(page, "1")
+        assert page.inner_text("#done") == "Nothing left to label." and db_labels(tmp_path / "t.sqlite")[
+            0
+        ] == {"2": "neg"}
+        page.close()
+    with serving(make_app(table, tmp_path / "r.sqlite")) as url:
+        page = open_page(browser, url + "/")
+        cells = [td.inner_text() for td in page.query_selector_all("#view td")]
+        assert cells == ["height", "2.5", "weight", "4"]
+        page.close()
