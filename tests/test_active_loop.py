@@ -137,6 +137,10 @@ def test_clear_errors():
         ActiveLoop(LogisticRegression(), "margni")
     with pytest.raises(TypeError, match="probability"):
         ActiveLoop(LinearSVC(), "margin")
+    with pytest.raises(ValueError, match="initial_strategy 'margin' needs a model"):
+        ActiveLoop(LogisticRegression(), initial_strategy="margin")
+    with pytest.raises(ValueError, match="stop_tol must be in"):
+        ActiveLoop(LogisticRegression(), stop_tol=0.0)
     with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
         ActiveLoop(LogisticRegression(), batch_size=0)
     X, y = make_blobs(20, centers=2, random_state=0)

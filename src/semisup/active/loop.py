@@ -185,6 +185,11 @@ class ActiveLoop:
         for name, (value, low) in limits.items():
             if value is not None or name in ("batch_size", "patience", "mc_samples"):
                 _check_int(name, value, low)
+        if set(get_strategy(initial_strategy).needs) & {"proba", "mc_proba"}:
+            raise ValueError(
+                f"initial_strategy {initial_strategy!r} needs a model's outputs, which round 0 lacks: "
+                "use random, coreset, typiclust or kmeans"
+            )
         if stop_tol is not None and not 0 < stop_tol <= 1:
             raise ValueError(f"stop_tol must be in (0, 1] or None, got {stop_tol}")
         if "mc_proba" in get_strategy(strategy).needs and not hasattr(self.learner, "predict_mc_proba"):
