@@ -99,6 +99,7 @@ def test_bad_requests_get_4xx_with_a_message(image_npz, tmp_path):
             (c.get("/api/nothing"), 404, "no such page"),
             (c.call("DELETE", "/api/label"), 405, "not allowed"),
             (c.get("/files/x.png"), 404, "not an image folder"),
+            (c.get("/files/a%00b.png"), 400, "NUL"),
         ]  # fmt: skip
         for (status, body), want_status, want_text in cases:
             assert status == want_status, (body, want_status)
@@ -128,6 +129,13 @@ def test_token_required_when_set_and_for_public_addresses(image_npz, tmp_path):
         assert any(c.startswith("semisup_token=s3cret;") and "HttpOnly" in c for c in cookies)
         status, st = Client(url).get("/api/status", headers={"Cookie": "semisup_token=s3cret"})
         assert status == 200 and st["labeled"] == 1
+
+
+def test_busy_port_is_a_clear_error(image_npz, tmp_path):
+    with serving(make_app(image_npz, tmp_path / "l.sqlite")) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with pytest.raises(AppError, match=f"cannot listen on 127.0.0.1:{port}.*pick another --port"):
+            make_server(make_app(image_npz, tmp_path / "m.sqlite"), "127.0.0.1", port)
 
 
 def test_cli_refuses_public_address_without_token(image_npz, tmp_path, capsys):

@@ -23,6 +23,7 @@ import json
 import mimetypes
 import secrets
 import socket
+import traceback
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -94,7 +95,12 @@ def make_server(
 ) -> LabelServer:
     """A bound (not yet serving) server; ``port=0`` picks a free port. See ``check_bind``."""
     check_bind(host, token)
-    return LabelServer((host, port), app, token)
+    try:
+        return LabelServer((host, port), app, token)
+    except OSError as e:
+        raise AppError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port (0 = any)"
+        ) from e
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -196,6 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": str(e)}, 400)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as e:  # a bug, not a bad request: say so, keep serving, show it in the terminal
+            traceback.print_exc()
+            self._json({"error": f"internal error: {type(e).__name__}: {e}"}, 500)
 
     def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
         self._dispatch("GET")
@@ -248,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file(self, rel: str) -> None:
         items = self.server.app.items
+        if "\x00" in rel:
+            raise _HTTPError(400, "file names cannot hold a NUL character")
         if items.root is None:
             raise _HTTPError(404, "this data set is not an image folder: it serves no files")
         target = (items.root / rel).resolve()
