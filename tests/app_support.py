@@ -1,4 +1,7 @@
-"""Tiny data sets and a real labeling server on a free port, for the app's tests."""
+"""Tiny data sets and a real labeling server on a free port, for the test_app_* files.
+
+Not a conftest.py: tests/conftest.py is imported by name (``from conftest import ...``) elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from semisup.app import LabelApp, LabelStore, Suggester, load_items, make_server
@@ -30,8 +32,7 @@ def digits_subset(per_class: int = 10) -> tuple[np.ndarray, np.ndarray]:
     return (d.images[idx] * (255 / 16)).astype(np.uint8), d.target[idx]
 
 
-@pytest.fixture
-def image_npz(tmp_path: Path) -> Path:
+def make_image_npz(tmp_path: Path) -> Path:
     """30 unlabeled 8x8 digit images (classes zero/one/two) in a .npz."""
     X, _ = digits_subset()
     path = tmp_path / "digits3.npz"
@@ -39,8 +40,7 @@ def image_npz(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def image_folder(tmp_path: Path) -> Path:
+def make_image_folder(tmp_path: Path) -> Path:
     """data/zero/, data/one/ (1 image each), data/unlabeled/ (6 images); a secret file beside data/."""
     X, y = digits_subset(per_class=3)
     root = tmp_path / "data"

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 
 import pytest
-from conftest import CLASSES, make_app, serving
+from app_support import CLASSES, make_app, make_image_npz, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -63,7 +63,8 @@ def page_labels(page) -> dict:
     }
 
 
-def test_keyboard_labels_survive_a_restart(browser, image_npz, tmp_path):
+def test_keyboard_labels_survive_a_restart(browser, tmp_path):
+    image_npz = make_image_npz(tmp_path)
     db = tmp_path / "labels.sqlite"
     with serving(make_app(image_npz, db)) as url:
         page = open_page(browser, url + "/")
@@ -97,7 +98,8 @@ def test_keyboard_labels_survive_a_restart(browser, image_npz, tmp_path):
         page.close()
 
 
-def test_page_refreshes_its_queue_when_the_model_retrains(browser, image_npz, tmp_path):
+def test_page_refreshes_its_queue_when_the_model_retrains(browser, tmp_path):
+    image_npz = make_image_npz(tmp_path)
     app = make_app(image_npz, tmp_path / "labels.sqlite", retrain=True, every=3)
     with serving(app) as url:
         page = open_page(browser, url + "/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from app_support import make_image_npz
 
 from semisup.app.cli import build_app, serve_parser
 from semisup.cli import main
@@ -31,7 +32,8 @@ def test_suggestions_from_a_trained_run(tmp_path, capsys):
     assert "predicts classes ['upper', 'lower']" in capsys.readouterr().err
 
 
-def test_refused_arguments(tmp_path, image_npz, capsys):
+def test_refused_arguments(tmp_path, capsys):
+    image_npz = make_image_npz(tmp_path)
     db = str(tmp_path / "l.sqlite")
     assert main(["label", str(image_npz), "--db", db, "--strategy", "bald"]) == 2
     assert "needs MC-dropout passes" in capsys.readouterr().err

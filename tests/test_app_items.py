@@ -6,14 +6,15 @@ import time
 
 import numpy as np
 import pytest
-from conftest import CLASSES, digits_subset
+from app_support import CLASSES, digits_subset, make_image_folder, make_image_npz
 
 from semisup.app import Suggester, fit_proba, load_items, queue_order, shortcut_keys
 from semisup.app.model import informativeness
 from semisup.data.dataset import DataError
 
 
-def test_arrays_builtins_and_tables(image_npz, tmp_path):
+def test_arrays_builtins_and_tables(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     items = load_items(str(image_npz))
     X, _ = digits_subset()
     assert (items.kind, items.classes, len(items), items.ids[:3]) == ("image", CLASSES, 30, ["0", "1", "2"])
@@ -34,7 +35,8 @@ def test_arrays_builtins_and_tables(image_npz, tmp_path):
     assert load_items(str(csv), classes=["big", "small", "medium"]).seed_labels.tolist() == [1, -1, 0]
 
 
-def test_image_folders(image_folder):
+def test_image_folders(tmp_path):
+    image_folder = make_image_folder(tmp_path)
     items = load_items(str(image_folder))
     assert items.classes == ["one", "zero"]  # class folders, sorted; unlabeled/ holds the rest
     assert items.ids[:3] == ["one/img1_1.png", "zero/img0_0.png", "unlabeled/img2_2.png"]
@@ -94,7 +96,8 @@ def test_queue_order_and_informativeness():
     assert coreset.tolist()[0] == 3  # farthest from the labeled item
 
 
-def test_suggester_refits_after_every_k_labels(image_npz):
+def test_suggester_refits_after_every_k_labels(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     items = load_items(str(image_npz))
     _, y = digits_subset()
     human = np.full(30, -1)

@@ -14,13 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CLASSES, Client, digits_subset, make_app, serving
+from app_support import (
+    CLASSES,
+    Client,
+    digits_subset,
+    make_app,
+    make_image_folder,
+    make_image_npz,
+    serving,
+)
 from PIL import Image
 
 from semisup.app import AppError, LabelStore, make_server
 from semisup.app.model import informativeness
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rows(db: Path) -> list[tuple]:
@@ -30,7 +38,8 @@ def rows(db: Path) -> list[tuple]:
         ).fetchall()
 
 
-def test_label_skip_undo_and_progress(image_npz, tmp_path):
+def test_label_skip_undo_and_progress(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     db = tmp_path / "l.sqlite"
     with serving(make_app(image_npz, db)) as url:
         c, other = Client(url, "s1"), Client(url, "s2")
@@ -65,7 +74,8 @@ def test_label_skip_undo_and_progress(image_npz, tmp_path):
     ]
 
 
-def test_image_is_the_data_sets_pixels(image_npz, tmp_path):
+def test_image_is_the_data_sets_pixels(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     X, _ = digits_subset()
     with serving(make_app(image_npz, tmp_path / "l.sqlite")) as url:
         status, png = Client(url).get("/api/image?id=7")
@@ -73,7 +83,8 @@ def test_image_is_the_data_sets_pixels(image_npz, tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), X[7])
 
 
-def test_bad_requests_get_4xx_with_a_message(image_npz, tmp_path):
+def test_bad_requests_get_4xx_with_a_message(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     db = tmp_path / "l.sqlite"
     with serving(make_app(image_npz, db)) as url:
         c = Client(url)
@@ -107,7 +118,8 @@ def test_bad_requests_get_4xx_with_a_message(image_npz, tmp_path):
     assert rows(db) == []  # nothing bad was written
 
 
-def test_token_required_when_set_and_for_public_addresses(image_npz, tmp_path):
+def test_token_required_when_set_and_for_public_addresses(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     with pytest.raises(AppError, match="needs a token"):
         make_server(make_app(image_npz, tmp_path / "a.sqlite"), "0.0.0.0", 0, None)
     with serving(make_app(image_npz, tmp_path / "l.sqlite"), token="s3cret") as url:
@@ -131,14 +143,16 @@ def test_token_required_when_set_and_for_public_addresses(image_npz, tmp_path):
         assert status == 200 and st["labeled"] == 1
 
 
-def test_busy_port_is_a_clear_error(image_npz, tmp_path):
+def test_busy_port_is_a_clear_error(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     with serving(make_app(image_npz, tmp_path / "l.sqlite")) as url:
         port = int(url.rsplit(":", 1)[1])
         with pytest.raises(AppError, match=f"cannot listen on 127.0.0.1:{port}.*pick another --port"):
             make_server(make_app(image_npz, tmp_path / "m.sqlite"), "127.0.0.1", port)
 
 
-def test_cli_refuses_public_address_without_token(image_npz, tmp_path, capsys):
+def test_cli_refuses_public_address_without_token(tmp_path, capsys):
+    image_npz = make_image_npz(tmp_path)
     from semisup.cli import main
 
     db = tmp_path / "l.sqlite"
@@ -146,7 +160,8 @@ def test_cli_refuses_public_address_without_token(image_npz, tmp_path, capsys):
     assert "needs a token" in capsys.readouterr().err and not db.exists()
 
 
-def test_files_only_from_the_data_set(image_folder, tmp_path):
+def test_files_only_from_the_data_set(tmp_path):
+    image_folder = make_image_folder(tmp_path)
     with serving(make_app(image_folder, tmp_path / "l.sqlite")) as url:
         c = Client(url)
         _, nxt = c.get("/api/next?n=20")
@@ -198,7 +213,8 @@ def test_two_clients_labeling_at_once_lose_nothing(tmp_path):
     assert len(store.events()) == 120
 
 
-def test_restart_on_the_same_file_keeps_labels(image_npz, tmp_path):
+def test_restart_on_the_same_file_keeps_labels(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     db = tmp_path / "l.sqlite"
     with serving(make_app(image_npz, db)) as url:
         c = Client(url)
@@ -218,7 +234,8 @@ def test_restart_on_the_same_file_keeps_labels(image_npz, tmp_path):
         assert c.get("/api/item?id=4")[1]["label"] == "two"
 
 
-def test_killed_server_loses_no_label(image_npz, tmp_path):
+def test_killed_server_loses_no_label(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     """SIGKILL right after the responses: every acknowledged label is in the file."""
     db = tmp_path / "l.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
@@ -243,7 +260,8 @@ def test_killed_server_loses_no_label(image_npz, tmp_path):
     assert got == {str(k): CLASSES[k % 3] for k in range(6)}
 
 
-def test_retraining_refreshes_suggestions_and_queue(image_npz, tmp_path):
+def test_retraining_refreshes_suggestions_and_queue(tmp_path):
+    image_npz = make_image_npz(tmp_path)
     _, y = digits_subset()
     db = tmp_path / "l.sqlite"
     app = make_app(image_npz, db, retrain=True, every=3)
