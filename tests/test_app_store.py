@@ -79,8 +79,11 @@ def test_reopening_checks_classes_and_items(store, tmp_path):
     again.close()
     with pytest.raises(LabelError, match=r"made for classes \['cat', 'dog'\], not \['dog', 'cat'\]"):
         LabelStore(path, ["dog", "cat"], IDS)
-    with pytest.raises(LabelError, match="6 item\\(s\\) that are not in this data set"):
+    with pytest.raises(LabelError, match="labels of 1 item\\(s\\) that are not in this data set"):
         LabelStore(path, ["cat", "dog"], ["a", "b"])
+    grown = LabelStore(path, ["cat", "dog"], ["3", "new"])  # files added and removed: fine, labels kept
+    assert grown.item_ids() == ["3", "new"] and grown.current()["3"].label == "dog"
+    grown.close()
     with pytest.raises(LabelError, match="distinct and non-empty"):
         LabelStore(tmp_path / "x.sqlite", ["cat", "cat"])
 

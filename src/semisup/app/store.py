@@ -158,19 +158,16 @@ class LabelStore:
             if item_ids is None:
                 return
             item_ids = [str(i) for i in item_ids]
-            have = {r[0] for r in db.execute("SELECT item_id FROM items")}
-            new = set(item_ids)
             labeled = {r[0] for r in db.execute("SELECT DISTINCT item_id FROM labels")}
-            foreign = sorted((have | labeled) - new)
+            foreign = sorted(labeled - set(item_ids))
             if foreign:
                 raise LabelError(
-                    f"{self.path} holds {len(foreign)} item(s) that are not in this data set (e.g. "
+                    f"{self.path} holds labels of {len(foreign)} item(s) that are not in this data set (e.g. "
                     f"{foreign[:3]}): it was made for other data; use another --db file"
                 )
-            if have != new:
-                db.executemany(
-                    "INSERT OR IGNORE INTO items VALUES (?, ?)", [(i, k) for k, i in enumerate(item_ids)]
-                )
+            # the registry follows the data (files may be added or removed); labels are never dropped
+            db.execute("DELETE FROM items")
+            db.executemany("INSERT INTO items VALUES (?, ?)", [(i, k) for k, i in enumerate(item_ids)])
 
     def close(self) -> None:
         with self._lock:
