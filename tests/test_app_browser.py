@@ -87,8 +87,9 @@ def test_keyboard_labels_survive_a_restart(browser, tmp_path):
         assert page.inner_text("#labeled") == "3" and page_labels(page) == given
         assert db_labels(db) == (given, [last])
     page.close()
-    with serving(make_app(image_npz, db)) as url:  # a new server on the same file
-        page = open_page(browser, url + "/")
+    with serving(make_app(image_npz, db), token="t0ken") as url:  # a new server on the same file
+        page = open_page(browser, url + "/?token=t0ken")  # the printed URL: the token moves to a cookie
+        assert page.url == url + "/"
         assert page.inner_text("#labeled") == "3" and page.inner_text("#remaining") == "27"
         assert page_labels(page) == given
         assert current_id(page) not in given

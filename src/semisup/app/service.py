@@ -210,7 +210,7 @@ class LabelApp:
 
     def recent(self, limit: int = 20) -> list[dict]:
         """The latest ``limit`` current labels, newest first."""
-        events = list(self.store.current().values())[::-1][: max(0, int(limit))]
+        events = self.store.latest(min(int(limit), MAX_BATCH))
         return [
             {"id": e.item_id, "label": e.label, "user": e.user, "created_at": e.created_at} for e in events
         ]

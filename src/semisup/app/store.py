@@ -264,6 +264,14 @@ class LabelStore:
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM current_labels ORDER BY id").fetchall()
         return {r[1]: LabelEvent(*r) for r in rows}
 
+    def latest(self, limit: int) -> list[LabelEvent]:
+        """The ``limit`` most recent current labels, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM current_labels ORDER BY id DESC LIMIT ?", (max(0, int(limit)),)
+            ).fetchall()
+        return [LabelEvent(*r) for r in rows]
+
     def skipped(self) -> set[str]:
         """Items with a live skip and no current label."""
         with self._lock:
