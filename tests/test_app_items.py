@@ -9,7 +9,7 @@ import pytest
 from app_support import CLASSES, digits_subset, make_image_folder, make_image_npz
 
 from semisup.app import Suggester, fit_proba, load_items, queue_order, shortcut_keys
-from semisup.app.model import informativeness
+from semisup.app.model import GraphSpreader, informativeness
 from semisup.data.dataset import DataError
 
 
@@ -81,7 +81,17 @@ def test_fit_proba_spreads_few_labels(tmp_path):
     for model in ("spreading", "self_training"):
         p = fit_proba(feats, partial, 4, model)  # a 4th class never labeled: probability 0
         assert p.shape == (120, 4) and np.allclose(p.sum(axis=1), 1) and (p[:, 3] == 0).all()
-        assert (p.argmax(axis=1) == y).mean() > 0.95, model  # measured: 0.975 and 0.992
+        assert (p.argmax(axis=1) == y).mean() > 0.95, model  # measured: 0.958 and 0.992
+
+
+def test_cached_graph_spreading_equals_label_spreading():
+    X, y = digits_subset(per_class=40)
+    feats = X.reshape(len(X), -1).astype(np.float32)
+    spreader = GraphSpreader(feats)
+    for n_labels in (3, 6, 30):  # refits on the same graph, as the app does
+        partial = np.full(len(y), -1)
+        partial[:n_labels] = y[:n_labels]
+        np.testing.assert_allclose(spreader.proba(partial, 4), fit_proba(feats, partial, 4), atol=1e-12)
 
 
 def test_queue_order_and_informativeness():
