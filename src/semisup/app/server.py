@@ -123,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Frame-Options", "DENY")
         for k, v in headers or []:
             self.send_header(k, v)
+        if status >= 400:  # a refused request may leave its body unread: do not reuse the connection
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -246,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/api/labels":
             self._json({"labels": app.recent(_int(arg.get("limit", "20"), "limit"))})
         elif path == "/api/image":
-            k = app._index(_required(arg, "id"))
+            k = app.index_of(_required(arg, "id"))
             if app.items.inputs is None or app.items.kind != "image":
                 raise _HTTPError(404, "this data set has no image arrays; image folders use /files/PATH")
             self._send(200, app.items.png(k), "image/png")

@@ -91,13 +91,14 @@ class LabelApp:
 
     def item(self, item_id: str) -> dict:
         """The page's view of one item: display, suggestion, confidence, current label."""
-        k = self._index(item_id)
+        k = self.index_of(item_id)
         suggested, conf, _ = self._suggestion(k)
         with self._lock:
             label = self._labels.get(item_id)
         return {**self.items.payload(k), "suggestion": suggested, "confidence": conf, "label": label}
 
-    def _index(self, item_id: object) -> int:
+    def index_of(self, item_id: object) -> int:
+        """Position of ``item_id``; ``UnknownItemError`` when the data set has no such item."""
         try:
             return self.items.index(item_id)  # type: ignore[arg-type]
         except (KeyError, TypeError):
@@ -169,7 +170,7 @@ class LabelApp:
     # --- writes --------------------------------------------------------------------------------------
     def label(self, session: str, item_id: object, label: object) -> dict:
         """Record ``label`` for ``item_id`` (committed), with the model's current suggestion."""
-        k = self._index(item_id)
+        k = self.index_of(item_id)
         label = self.store.check_label(label)
         suggested, conf, version = self._suggestion(k)
         event = self.store.add(
@@ -181,7 +182,7 @@ class LabelApp:
         return {"event": event.to_json(), "progress": self.status(session)}
 
     def skip(self, session: str, item_id: object) -> dict:
-        k = self._index(item_id)
+        k = self.index_of(item_id)
         event = self.store.add(self.items.ids[k], "skip", user=self.user, session=session)
         self._refresh(event.item_id)
         return {"event": event.to_json(), "progress": self.status(session)}
