@@ -108,8 +108,9 @@ def test_page_refreshes_its_queue_when_the_model_retrains(browser, tmp_path):
         assert page.inner_text("#suggestion") == "no suggestion yet"
         for key in ("1", "2", "3"):
             press(page, key)
-        page.wait_for_selector("body[data-model-version='1']")
+        page.wait_for_function("() => document.body.dataset.modelVersion !== '0'")
         page.evaluate("() => window.semisup.chain")
+        assert page.get_attribute("body", "data-model-version") == str(app.suggester.state.version)
         proba = app.suggester.state.proba
         queue = page.evaluate("() => window.semisup.queue.map(i => [i.id, i.suggestion, i.confidence])")
         for item_id, suggestion, confidence in queue:
@@ -118,7 +119,7 @@ def test_page_refreshes_its_queue_when_the_model_retrains(browser, tmp_path):
             assert confidence == pytest.approx(float(proba[k].max()))
         shown = page.inner_text("#suggestion")
         assert shown == f"model suggests {queue[0][1]} ({round(100 * queue[0][2])}%)"
-        assert page.inner_text("#model").startswith("v1")
+        assert page.inner_text("#model").startswith(f"v{app.suggester.state.version}")
         page.close()
 
 
