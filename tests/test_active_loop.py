@@ -149,7 +149,7 @@ def test_clear_errors():
         loop.run(X, lambda idx: y[idx][:2])
 
 
-def test_deep_run_learner_with_bald(moons):
+def test_deep_run_learner_with_bald(moons, tmp_path):
     X, y, Xt, yt = moons
     cfg = {
         "algorithm": "fixmatch",
@@ -157,7 +157,7 @@ def test_deep_run_learner_with_bald(moons):
         "train": {"steps": 30, "eval_every": 30, "checkpoint_every": 30, "log_every": 10, "ema_decay": 0.0},
         "data": {"batch_size": 8, "mu": 2},
     }
-    learner = DeepRunLearner(cfg, n_classes=2, mc_samples=8)
+    learner = DeepRunLearner(cfg, n_classes=2, mc_samples=8, out_dir=tmp_path)
     loop = ActiveLoop(learner, "bald", batch_size=4, budget=8, initial_strategy="typiclust", seed=0)
     r = loop.run(X.astype(np.float32), SimulatedOracle(y), X_test=Xt.astype(np.float32), y_test=yt)
     assert [h.strategy for h in r.history] == ["typiclust", "bald"]
@@ -166,3 +166,39 @@ def test_deep_run_learner_with_bald(moons):
     assert mc.shape == (8, 50, 2) and np.allclose(mc.sum(-1), 1, atol=1e-5)
     assert mc.std(axis=0).max() > 0  # dropout makes the passes differ
     assert r.history[-1].accuracy > 0.6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["round_0", "round_1"]  # one run folder a round
+    assert (tmp_path / "round_1" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_pipeline_marked_semi_supervised_sees_the_unlabeled_pool(moons):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, Xt, yt = moons
+    pipe = make_pipeline(StandardScaler(), LabelSpreading(n_neighbors=10))
+    learner = SklearnLearner(pipe, semi_supervised=True)
+    r = ActiveLoop(learner, "margin", batch_size=4, budget=8, initial_strategy="typiclust").run(
+        X, SimulatedOracle(y), X_test=Xt, y_test=yt
+    )
+    spreading = r.learner.estimator_[-1]
+    assert (spreading.transduction_ != -1).all() and r.history[-1].accuracy > 0.95
+    assert len(spreading.transduction_) == len(X)
+    unmarked = SklearnLearner(pipe).fit(X[:8], np.r_[y[:4], [-1] * 4])  # fitted on the labeled rows only
+    assert not unmarked.semi_supervised and len(unmarked.estimator_[-1].transduction_) == 4
+
+
+@pytest.mark.slow
+def test_digits_target_95_percent_with_30_labels():
+    """The BENCHMARKS.md headline: margin-diverse x LabelSpreading, TypiClust start, digits, seed 0."""
+    from semisup.data.load import read_data
+
+    d = read_data("digits")
+    X, Xt = d.X.reshape(len(d.X), -1), d.X_test.reshape(len(d.X_test), -1)
+    loop = ActiveLoop(
+        LabelSpreading(), "margin", batch_size=5, budget=30, initial_size=10,
+        initial_strategy="typiclust", candidate_factor=5, seed=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = loop.run(X, SimulatedOracle(d.y), X_test=Xt, y_test=d.y_test)
+    assert r.history[-1].n_labels == 30 and r.history[-1].accuracy >= 0.95

@@ -58,12 +58,20 @@ class SklearnLearner:
         ssl: for a supervised estimator, ``True`` wraps it in ``SelfTrainingClassifier`` so it also
             learns from the unlabeled pool; ignored for a semi-supervised estimator.
         self_training: keyword arguments of ``SelfTrainingClassifier`` (default: ``threshold=0.9``).
+        semi_supervised: whether ``estimator`` itself reads ``y == -1`` (e.g. a ``Pipeline`` ending in
+            ``LabelSpreading``); ``None`` decides by :func:`is_semi_supervised`.
 
     Fitted attributes:
         estimator_: the fitted (possibly wrapped) estimator. classes_: its classes.
     """
 
-    def __init__(self, estimator: Any, ssl: bool = False, self_training: dict | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        ssl: bool = False,
+        self_training: dict | None = None,
+        semi_supervised: bool | None = None,
+    ) -> None:
         if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
             raise TypeError(
                 f"{type(estimator).__name__} has no fit/predict_proba: active learning needs class "
@@ -72,15 +80,16 @@ class SklearnLearner:
         self.estimator = estimator
         self.ssl = ssl
         self.self_training = self_training
+        self._reads_unlabeled = is_semi_supervised(estimator) if semi_supervised is None else semi_supervised
 
     @property
     def semi_supervised(self) -> bool:
         """Whether fits see the unlabeled pool."""
-        return is_semi_supervised(self.estimator) or self.ssl
+        return self._reads_unlabeled or self.ssl
 
     def fit(self, X: Any, y: np.ndarray) -> SklearnLearner:
         y = np.asarray(y)
-        if is_semi_supervised(self.estimator):
+        if self._reads_unlabeled:
             self.estimator_ = clone(self.estimator).fit(X, y)
         elif self.ssl:
             from semisup.classic import SelfTrainingClassifier

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -91,7 +91,6 @@ class ActiveResult:
     y: np.ndarray
     learner: Any
     stop_reason: str
-    extra: dict = field(default_factory=dict)
 
     def curve(self) -> tuple[np.ndarray, np.ndarray]:
         """``(n_labels, accuracy)`` per round, as arrays (accuracy NaN without a test set)."""
