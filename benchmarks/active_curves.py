@@ -12,11 +12,12 @@ simulated oracle on the training pool and records the test accuracy after every 
 - Strategies: ``random`` (random start, random batches: the baseline without semisup), and, each started
   from ``--initial`` labels picked by TypiClust (cold start): ``margin``, ``entropy``, ``coreset``,
   ``typiclust`` (the cold-start strategy kept on for every batch), ``margin-diverse`` (margin over the 5 n
-  most uncertain items, spread by k-center greedy: ``candidate_factor=5``).
+  most uncertain items, spread by k-center greedy: ``candidate_factor=5``); ``margin-random-start`` is
+  margin from 10 random labels (not plotted), to separate the cold start's share.
 - The random/supervised baseline is also extended (``--extend``) until it reaches 95 % or the pool ends.
 
 Results: one JSON file per cell under ``OUT/cells`` (finished cells are skipped on a rerun), a summary
-``OUT/summary.md`` (labels to reach 90/95 % and accuracy at 20/30/50/100(/200) labels, from the mean
+``OUT/summary.md`` (labels to reach 90/95 % and accuracy at 10/20/30/50/100(/200) labels, from the mean
 curve over seeds) and ``OUT/active_curves.png`` (mean ± std bands).
 
 Usage::
@@ -48,10 +49,12 @@ STRATEGIES = {  # name -> (query strategy, start strategy, candidate_factor)
     "coreset": ("coreset", "typiclust", 1.0),
     "typiclust": ("typiclust", "typiclust", 1.0),
     "margin-diverse": ("margin", "typiclust", 5.0),
+    "margin-random-start": ("margin", "random", 1.0),
 }
+NOT_PLOTTED = ("random-extended", "margin-random-start")
 SETTINGS = {  # data set -> batch size, budget, budget of the extended random/supervised curve and its batch
-    "digits": {"batch": 5, "budget": 100, "extend_batch": 20, "report_at": (20, 30, 50, 100)},
-    "mnist5k": {"batch": 10, "budget": 200, "extend_batch": 100, "report_at": (20, 30, 50, 100, 200)},
+    "digits": {"batch": 5, "budget": 100, "extend_batch": 20, "report_at": (10, 20, 30, 50, 100)},
+    "mnist5k": {"batch": 10, "budget": 200, "extend_batch": 100, "report_at": (10, 20, 30, 50, 100, 200)},
 }
 TARGETS = (0.90, 0.95)
 
@@ -150,7 +153,7 @@ def plot(results: dict, datasets: list[str], path: Path) -> None:
     for ax, ds in zip(axes[0], datasets, strict=True):
         budget = SETTINGS[ds]["budget"]
         for (d, strategy, kind), cells in results.items():
-            if d != ds or strategy == "random-extended":
+            if d != ds or strategy in NOT_PLOTTED:
                 continue
             n, m, s = mean_curve(cells)
             style = "-" if kind == "ssl" else "--"
