@@ -94,7 +94,8 @@ class LabelStore:
     Args:
         path: the SQLite file.
         classes: the class names; recorded on first use, and must match the file's afterwards.
-        item_ids: the data set's item ids; recorded on first use. Labels then must name one of them.
+        item_ids: the data set's item ids, recorded (replacing the previous list: files may come and go).
+            Labels then must name one of them.
         data_name, kind: recorded in ``meta`` for exports.
 
     Raises:
