@@ -62,3 +62,13 @@ def test_overrides_parse_yaml_values():
 def test_net_args_need_a_named_net():
     with pytest.raises(ConfigError, match="name the net"):
         RunConfig.from_dict({"net": {"width": 3}})
+
+
+def test_mu_defaults_to_the_algorithms_paper_ratio_and_is_saved_resolved():
+    assert RunConfig.from_dict({"algorithm": "fixmatch"}).data.mu == 7
+    mm = RunConfig.from_dict({"algorithm": "mixmatch"})
+    assert mm.data.mu == 1  # MixMatch: equal labeled and unlabeled batches
+    assert mm.to_dict()["data"]["mu"] == 1
+    assert RunConfig.from_dict({"algorithm": "mixmatch", "data": {"mu": 3}}).data.mu == 3
+    with pytest.raises(ConfigError, match="data.mu must be an integer >= 1"):
+        RunConfig.from_dict({"data": {"mu": 0}})

@@ -213,6 +213,19 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _label(argv: list[str]) -> int:
+    """``semisup label ...``: the labeling app's own parsers (serve, export, import)."""
+    from semisup.app.cli import main as label_main
+    from semisup.app.server import AppError
+    from semisup.app.store import LabelError
+
+    try:
+        return label_main(argv)
+    except (AppError, LabelError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
 def _run_args(t: argparse.ArgumentParser, labels: bool) -> None:
     """The arguments every training command shares (train, pretrain, distill)."""
     t.add_argument("--data", help="built-in name (semisup list) or a .npz/.csv/image folder path")
@@ -305,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--steps", type=int, default=1000)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
+
+    lb = sub.add_parser(
+        "label",
+        help="labeling web app: semisup label DATA --db labels.sqlite (also: label export, label import)",
+        add_help=False,
+    )
+    lb.set_defaults(func=None)  # main() hands `semisup label ...` to semisup.app.cli
     return p
 
 
@@ -313,8 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     import semisup.data.builtin  # noqa: F401
     import semisup.nets  # noqa: F401
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv[:1] == ["label"]:
+            return _label(argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError, InitError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -37,7 +37,7 @@ class DataConfig:
     split_seed: int | None = None  # None: the run's seed
     label_column: str = "label"  # for .csv input
     batch_size: int = 64  # labeled examples per step (B)
-    mu: int = 7  # unlabeled examples per labeled one (μ)
+    mu: int | None = None  # unlabeled examples per labeled one (μ); None: the algorithm's paper value
     # FixMatch draws unlabeled batches from the whole training set, labeled examples included.
     unlabeled_includes_labeled: bool = True
     eval_batch_size: int = 1024
@@ -138,6 +138,10 @@ class RunConfig:
         top = build(cls, d, "")
         top.algorithm = algo.pop("name")
         top.algorithm_args = build(ALGORITHMS.get(top.algorithm).Config, algo, "algorithm.")
+        if top.data.mu is None:  # resolved here so the saved config names the ratio that ran
+            top.data.mu = ALGORITHMS.get(top.algorithm).default_mu
+        if top.data.mu < 1:
+            raise ConfigError(f"data.mu must be an integer >= 1, got {top.data.mu}")
         top.net = net.pop("name")
         if top.net == "custom":  # a user's nn.Module: nothing to build from the config
             top.net_args = None

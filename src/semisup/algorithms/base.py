@@ -47,6 +47,10 @@ class Algorithm(nn.Module):
     paper: ClassVar[str] = ""
     labeled_view: ClassVar[str] = "weak"
     unlabeled_views: ClassVar[tuple[str, ...]] = ()
+    # Unlabeled examples per labeled one (μ) when ``data.mu`` is not set: the paper's ratio. FixMatch's
+    # μ = 7 is the common protocol of the FixMatch family; methods whose loss depends on the mix of the
+    # two batches (MixMatch's MixUp) declare their own.
+    default_mu: ClassVar[int] = 7
     # Overrides the contract tests apply so the unsupervised term is active on an untrained net
     # (e.g. FixMatch's 0.95 threshold masks everything at step 0).
     contract_overrides: ClassVar[dict[str, Any]] = {}

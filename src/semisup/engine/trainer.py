@@ -91,13 +91,14 @@ class Trainer:
             self.ema.to(device)
 
         B = cfg.data.batch_size
+        mu = cfg.data.mu if cfg.data.mu is not None else algo_cls.default_mu  # from_dict resolves it
         self.lab_stream = (
             None
             if algo_cls.self_supervised
             else IndexStream(len(self.tensors.y_lb), B, cfg.seed, self.rank, self.world, device)
         )
         self.ulb_stream = (
-            IndexStream(self.tensors.n_pool, cfg.data.mu * B, cfg.seed + 1, self.rank, self.world, device)
+            IndexStream(self.tensors.n_pool, mu * B, cfg.seed + 1, self.rank, self.world, device)
             if algo_cls.unlabeled_views
             else None
         )

@@ -1,0 +1,296 @@
+"""The labeling app's HTTP API against a real server on a free port (urllib, threads)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_support import (
+    CLASSES,
+    Client,
+    digits_subset,
+    make_app,
+    make_image_folder,
+    make_image_npz,
+    serving,
+)
+from PIL import Image
+
+from semisup.app import AppError, LabelStore, make_server
+from semisup.app.model import informativeness
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as c:
+        return c.execute(
+            "SELECT item_id, action, label, session, undone_at IS NOT NULL FROM labels ORDER BY id"
+        ).fetchall()
+
+
+def test_label_skip_undo_and_progress(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    db = tmp_path / "l.sqlite"
+    with serving(make_app(image_npz, db)) as url:
+        c, other = Client(url, "s1"), Client(url, "s2")
+        status, st = c.get("/api/status")
+        assert status == 200 and (st["total"], st["labeled"], st["remaining"]) == (30, 0, 30)
+        assert st["classes"] == CLASSES and st["keys"] == ["1", "2", "3"]
+        _, nxt = c.get("/api/next?n=5")
+        ids = [it["id"] for it in nxt["items"]]
+        assert len(set(ids)) == 5 and all(
+            it["image_url"] == f"/api/image?id={it['id']}" for it in nxt["items"]
+        )
+        assert c.post("/api/label", {"id": ids[0], "label": "one"})[0] == 200
+        status, out = c.post("/api/label", {"id": ids[1], "label": "two"})
+        assert status == 200 and out["event"]["label"] == "two" and out["progress"]["labeled"] == 2
+        status, out = c.post("/api/skip", {"id": ids[2]})
+        assert status == 200 and (out["progress"]["skipped"], out["progress"]["remaining"]) == (1, 28)
+        _, everything = c.get("/api/next?n=100")
+        queue = [it["id"] for it in everything["items"]]
+        assert len(queue) == 28 and queue[-1] == ids[2] and not {ids[0], ids[1]} & set(queue)
+        # another session has nothing to undo; its undo must not touch s1's labels
+        assert other.post("/api/undo")[1]["undone"] is None
+        _, u1 = c.post("/api/undo")
+        assert (u1["undone"]["action"], u1["undone"]["item_id"], u1["item"]["id"]) == ("skip", ids[2], ids[2])
+        _, u2 = c.post("/api/undo")
+        assert (u2["undone"]["label"], u2["item"]["id"], u2["progress"]["labeled"]) == ("two", ids[1], 1)
+        _, recent = c.get("/api/labels")
+        assert [(r["id"], r["label"]) for r in recent["labels"]] == [(ids[0], "one")]
+    assert rows(db) == [
+        (ids[0], "label", "one", "s1", 0),
+        (ids[1], "label", "two", "s1", 1),  # undo = tombstone, the row stays
+        (ids[2], "skip", None, "s1", 1),
+    ]
+
+
+def test_image_is_the_data_sets_pixels(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    X, _ = digits_subset()
+    with serving(make_app(image_npz, tmp_path / "l.sqlite")) as url:
+        status, png = Client(url).get("/api/image?id=7")
+    assert status == 200
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), X[7])
+
+
+def test_bad_requests_get_4xx_with_a_message(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    db = tmp_path / "l.sqlite"
+    with serving(make_app(image_npz, db)) as url:
+        c = Client(url)
+        cases = [
+            (c.post("/api/label", {"id": "0", "label": "three"}), 400, "unknown class 'three'"),
+            (c.post("/api/label", {"id": "0", "label": 1}), 400, "unknown class 1"),
+            (c.post("/api/label", {"id": "999", "label": "one"}), 404, "unknown item id '999'"),
+            (c.post("/api/label", {"id": 0, "label": "one"}), 404, "unknown item id 0"),
+            (c.post("/api/skip", {"id": "../0"}), 404, "unknown item id"),
+            (c.post("/api/label", {"id": "0"}), 400, "missing field 'label'"),
+            (c.call("POST", "/api/label", raw=b"{not json", headers={"Content-Type": "application/json"}),
+             400, "not valid JSON"),
+            (c.call("POST", "/api/label", raw=b"[1, 2]", headers={"Content-Type": "application/json"}),
+             400, "must be a JSON object"),
+            (c.call("POST", "/api/label", raw=b"id=0&label=one"), 415, "Content-Type: application/json"),
+            (c.call("POST", "/api/label", raw=b"x" * 70_000, headers={"Content-Type": "application/json"}),
+             413, "at most"),
+            (c.post("/api/label", {"id": "0", "label": "one"}, headers={"Origin": "http://evil.example"}),
+             403, "cross-origin"),
+            (c.get("/api/status", headers={"Host": "evil.example:80"}), 403, "not a loopback name"),
+            (c.get("/api/next?n=many"), 400, "n must be an integer"),
+            (c.get("/api/item"), 400, "missing field 'id'"),
+            (c.get("/api/nothing"), 404, "no such page"),
+            (c.call("DELETE", "/api/label"), 405, "not allowed"),
+            (c.get("/files/x.png"), 404, "not an image folder"),
+            (c.get("/files/a%00b.png"), 400, "NUL"),
+        ]  # fmt: skip
+        for (status, body), want_status, want_text in cases:
+            assert status == want_status, (body, want_status)
+            assert want_text in body["error"]
+    assert rows(db) == []  # nothing bad was written
+
+
+def test_token_required_when_set_and_for_public_addresses(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    with pytest.raises(AppError, match="needs a token"):
+        make_server(make_app(image_npz, tmp_path / "a.sqlite"), "0.0.0.0", 0, None)
+    with serving(make_app(image_npz, tmp_path / "l.sqlite"), token="s3cret") as url:
+        for c in (Client(url), Client(url, token="wrong")):
+            status, body = c.get("/api/status")
+            assert status == 401 and "token" in body["error"]
+            assert c.post("/api/label", {"id": "0", "label": "one"})[0] == 401
+        assert Client(url, token="s3cret").post("/api/label", {"id": "0", "label": "one"})[0] == 200
+        assert Client(url).get("/api/status?token=s3cret")[0] == 200
+        assert Client(url).get("/api/status", headers={"X-Semisup-Token": "s3cret"})[0] == 200
+        # the printed URL: /?token=... -> cookie + redirect; the cookie then opens the API
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        conn.request("GET", "/?token=s3cret")
+        r = conn.getresponse()
+        cookies = [v for k, v in r.getheaders() if k == "Set-Cookie"]
+        assert r.status == 303 and r.getheader("Location") == "/"
+        assert any(c.startswith("semisup_token=s3cret;") and "HttpOnly" in c for c in cookies)
+        status, st = Client(url).get("/api/status", headers={"Cookie": "semisup_token=s3cret"})
+        assert status == 200 and st["labeled"] == 1
+
+
+def test_busy_port_is_a_clear_error(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    with serving(make_app(image_npz, tmp_path / "l.sqlite")) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with pytest.raises(AppError, match=f"cannot listen on 127.0.0.1:{port}.*pick another --port"):
+            make_server(make_app(image_npz, tmp_path / "m.sqlite"), "127.0.0.1", port)
+
+
+def test_cli_refuses_public_address_without_token(tmp_path, capsys):
+    image_npz = make_image_npz(tmp_path)
+    from semisup.cli import main
+
+    db = tmp_path / "l.sqlite"
+    assert main(["label", str(image_npz), "--db", str(db), "--host", "0.0.0.0"]) == 2
+    assert "needs a token" in capsys.readouterr().err and not db.exists()
+
+
+def test_files_only_from_the_data_set(tmp_path):
+    image_folder = make_image_folder(tmp_path)
+    with serving(make_app(image_folder, tmp_path / "l.sqlite")) as url:
+        c = Client(url)
+        _, nxt = c.get("/api/next?n=20")
+        items = {it["id"]: it for it in nxt["items"]}
+        assert set(items) == {f"unlabeled/img{k}_{k % 3}.png" for k in range(2, 8)}  # class folders: given
+        status, data = c.get(items["unlabeled/img2_2.png"]["image_url"])
+        assert status == 200 and data == (image_folder / "unlabeled/img2_2.png").read_bytes()
+        for path in ("/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/zero/../../secret.txt",
+                     "/files/..%2fsecret.txt", "/files//etc/passwd", "/files/%2Fetc%2Fpasswd"):  # fmt: skip
+            status, body = c.raw_get(path)
+            assert status == 403 and "outside the data set" in body["error"], path
+        for path in ("/files/unlabeled", "/files/zero/missing.png", "/files/unlabeled/../zero/img0_0.png"):
+            status, body = c.raw_get(path)
+            assert status == 404 and "not an item" in body["error"], path
+        assert c.post("/api/label", {"id": "unlabeled/img2_2.png", "label": "zero"})[0] == 200
+
+
+def test_two_clients_labeling_at_once_lose_nothing(tmp_path):
+    X, y = digits_subset(per_class=40)
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=np.full(len(X), -1), classes=np.array(CLASSES))
+    db = tmp_path / "l.sqlite"
+    sent: dict[str, str] = {}
+    errors: list = []
+    with serving(make_app(data, db, retrain=True, every=10)) as url:
+        a, b = Client(url, "a"), Client(url, "b")
+        ids_a = {it["id"] for it in a.get("/api/next?n=20")[1]["items"]}
+        ids_b = {it["id"] for it in b.get("/api/next?n=20")[1]["items"]}
+        assert not ids_a & ids_b  # items handed to one labeler are leased to it
+
+        def hammer(session: str, part: int) -> None:
+            c = Client(url, session)
+            for k in range(part, len(X), 4):
+                label = CLASSES[y[k]]
+                status, body = c.post("/api/label", {"id": str(k), "label": label})
+                if status != 200:
+                    errors.append(body)
+                sent[str(k)] = label
+
+        threads = [threading.Thread(target=hammer, args=(f"s{p % 2}", p)) for p in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert a.get("/api/status")[1]["labeled"] == len(X) == 120
+    store = LabelStore(db)
+    assert {k: e.label for k, e in store.current().items()} == sent
+    assert len(store.events()) == 120
+
+
+def test_restart_on_the_same_file_keeps_labels(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    db = tmp_path / "l.sqlite"
+    with serving(make_app(image_npz, db)) as url:
+        c = Client(url)
+        for k, label in (("3", "one"), ("4", "two"), ("5", "zero")):
+            assert c.post("/api/label", {"id": k, "label": label})[0] == 200
+        c.post("/api/undo")
+    with serving(make_app(image_npz, db)) as url:
+        c = Client(url)
+        st = c.get("/api/status")[1]
+        assert (st["labeled"], st["remaining"]) == (2, 28)
+        assert [(r["id"], r["label"]) for r in c.get("/api/labels")[1]["labels"]] == [
+            ("4", "two"),
+            ("3", "one"),
+        ]
+        queue = {it["id"] for it in c.get("/api/next?n=100")[1]["items"]}
+        assert len(queue) == 28 and not {"3", "4"} & queue
+        assert c.get("/api/item?id=4")[1]["label"] == "two"
+
+
+def test_killed_server_loses_no_label(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    """SIGKILL right after the responses: every acknowledged label is in the file."""
+    db = tmp_path / "l.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "semisup", "label", str(image_npz), "--db", str(db), "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("open "):
+                url = line.split()[1].rstrip("/")
+        assert url, "the server did not start"
+        c = Client(url)
+        for k in range(6):
+            assert c.post("/api/label", {"id": str(k), "label": CLASSES[k % 3]})[0] == 200
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    with sqlite3.connect(db) as conn:
+        got = dict(conn.execute("SELECT item_id, label FROM current_labels").fetchall())
+    assert got == {str(k): CLASSES[k % 3] for k in range(6)}
+
+
+def test_retraining_refreshes_suggestions_and_queue(tmp_path):
+    image_npz = make_image_npz(tmp_path)
+    _, y = digits_subset()
+    db = tmp_path / "l.sqlite"
+    app = make_app(image_npz, db, retrain=True, every=3)
+    with serving(app) as url:
+        c = Client(url)
+        assert c.get("/api/status")[1]["model"]["version"] == 0
+        assert all(it["suggestion"] is None for it in c.get("/api/next?n=5")[1]["items"])
+        for k in range(3):  # items 0, 1, 2 are a zero, a one and a two
+            c.post("/api/label", {"id": str(k), "label": CLASSES[y[k]]})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a fit on the three labels has finished
+            st = c.get("/api/status")[1]
+            if st["model"]["labels"] == 3 and not st["model"]["training"]:
+                break
+            time.sleep(0.05)
+        assert st["model"]["version"] >= 1 and st["model"]["labels"] == 3
+        items = c.get("/api/next?n=27")[1]["items"]
+        proba = app.suggester.state.proba
+        scores = informativeness(proba[[int(it["id"]) for it in items]])
+        assert np.all(np.diff(scores) <= 1e-12)  # most informative first
+        for it in items:
+            k = int(it["id"])
+            assert it["suggestion"] == CLASSES[int(proba[k].argmax())]
+            assert it["confidence"] == pytest.approx(float(proba[k].max()))
+        # label five more with the truth (no refit meanwhile): the estimate is the agreement with the
+        # suggestion the model made before each label
+        app.suggester.every = 1000
+        for it in items[:5]:
+            c.post("/api/label", {"id": it["id"], "label": CLASSES[y[int(it["id"])]]})
+        agree = sum(it["suggestion"] == CLASSES[y[int(it["id"])]] for it in items[:5])
+        acc = c.get("/api/status")[1]["accuracy"]
+        assert (acc["agree"], acc["n"]) == (agree, 5) and acc["estimate"] == pytest.approx(agree / 5)
