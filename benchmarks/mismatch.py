@@ -70,14 +70,16 @@ def run_checks(args: argparse.Namespace) -> dict[str, dict]:
     path = out / "checks.json"
     done: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
     for algorithm in args.check_algorithms:
-        for level in args.levels:
+        for level in args.check_levels or args.levels:
             key = f"{level}/{algorithm}"
             if key in done:
                 continue
             cfg = level_grid(args, level, [args.seeds[0]], ceiling=False).config(
                 args.data, args.labels_per_class, algorithm, args.seeds[0]
             )
-            res = ssl_check(cfg, folds=args.check_folds, steps=args.check_steps, verbose=False)
+            res = ssl_check(
+                cfg, folds=args.check_folds, steps=args.check_steps, alpha=args.alpha, verbose=False
+            )
             done[key] = {"mismatch": level, "algorithm": algorithm, **res.to_dict()}
             print(f"check {key}: {res.message}", flush=True)
             path.write_text(json.dumps(done, indent=2) + "\n")
@@ -106,14 +108,15 @@ def table(rows: list[dict], checks: dict[str, dict]) -> str:
     if checks:
         lines += [
             "",
-            "| check algorithm | mismatch | SSL − supervised, held-out acc (pp) | Δp(true class) ± se "
-            "| t | warns |",
-            "|---|---|---|---|---|---|",
+            "| check algorithm | mismatch | held-out acc SSL / supervised % | wins / losses | sign-test p "
+            "| Δp(true class) ± se | warns |",
+            "|---|---|---|---|---|---|---|",
         ]
         for c in checks.values():
             lines.append(
-                f"| {c['algorithm']} | {round(100 * c['mismatch'])} % | {100 * c['acc_diff']:+.1f} "
-                f"| {c['mean_diff']:+.3f} ± {c['se_diff']:.3f} | {c['t']:.2f} | "
+                f"| {c['algorithm']} | {round(100 * c['mismatch'])} % "
+                f"| {100 * c['acc_ssl']:.1f} / {100 * c['acc_supervised']:.1f} | {c['wins']} / {c['losses']} "
+                f"| {c['p_value']:.3g} | {c['mean_diff']:+.3f} ± {c['se_diff']:.3f} | "
                 f"{'yes' if c['warn'] else 'no'} |"
             )
     return "\n".join(lines)
@@ -169,8 +172,11 @@ def main() -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--check-algorithms", nargs="*", default=["fixmatch"], dest="check_algorithms")
-    p.add_argument("--check-folds", type=int, default=4, dest="check_folds")
-    p.add_argument("--check-steps", type=int, default=200, dest="check_steps")
+    p.add_argument("--check-folds", type=int, default=2, dest="check_folds")
+    p.add_argument("--check-steps", type=int, default=300, dest="check_steps")
+    p.add_argument("--check-levels", nargs="+", type=float, dest="check_levels", help="default: --levels")
+    p.add_argument("--alpha", type=float, default=0.1, help="level of the check's sign test")
+    p.add_argument("--checks-only", action="store_true", dest="checks_only", help="only run the checks")
     p.add_argument("--set", action="append", default=["net.name=cnn", "net.width=16"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="benchmarks/results/mismatch")
@@ -179,6 +185,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.checks_only:
+        run_checks(args)
+        return
     rows = run_cells(args)
     checks = run_checks(args) if args.check_algorithms else {}
     md = table(rows, checks)
