@@ -68,7 +68,8 @@ def test_benchmark_figure_draws_means_and_ceiling(tmp_path):
             (2, "supervised", 0, 0.5), (2, "supervised", 1, 0.7), (4, "supervised", 0, 0.8),
             (4, "supervised", 1, 0.8), (2, "fixmatch", 0, 0.9), (4, "fixmatch", 0, 0.95),
         ]
-    ] + [{"data": "d", "labels_per_class": "all", "method": CEILING, "seed": 0, "test_accuracy": 0.99}]  # fmt: skip
+    ]  # fmt: skip
+    rows.append({"data": "d", "labels_per_class": "all", "method": CEILING, "seed": 0, "test_accuracy": 0.99})
     fig = benchmark_figure(rows)
     sup, fm, ceil = fig.axes[0].lines
     assert sup.get_xdata().tolist() == [2, 4] and np.allclose(sup.get_ydata(), [60.0, 80.0])
