@@ -9,11 +9,17 @@ for each of ``folds`` stratified folds of the labeled examples (``repeats`` time
 fold is removed from the training data altogether (neither labeled nor in the unlabeled pool), and the
 supervised baseline and the SSL algorithm are trained on the rest with the same net and a short
 budget. Both predict the removed fold. Over the N pooled held-out examples, "wins" are those SSL gets
-right and supervised wrong, "losses" the reverse; the exact one-sided sign test on them (McNemar's
-test) gives p = P(Binomial(wins + losses, 1/2) >= wins). The check warns unless SSL is ahead beyond
-noise, p <= alpha (0.1 by default). The mean difference in the probability given to the true class is
-reported too but not used to decide: SSL losses sharpen predictions, which would favour SSL even
-where it changes no prediction. Passing needs e.g. 4 wins and no loss (p = 1/16) or 6 wins and 1 loss.
+right and supervised wrong, "losses" the reverse. ``decide`` says SSL is ahead beyond noise when
+
+- the exact one-sided sign test on wins against losses (McNemar's test) gives
+  p_sign = P(Binomial(wins + losses, 1/2) >= wins) <= alpha (e.g. 4 wins and no loss: p = 1/16), or
+- SSL wins more than it loses *and* the paired one-sided t-test on d_i = p_ssl(y_i | x_i) -
+  p_sup(y_i | x_i), the probability each model gives the true class, has p_t <= alpha. This uses the
+  examples both get right or both get wrong too (more power with few labels); the guard on wins keeps
+  SSL's sharper predictions alone (entropy minimisation, pseudo-labels) from counting as a gain.
+
+Otherwise it warns (``SSLCheckWarning``). alpha = 0.1 by default; two tests OR-ed make the false
+"helps" rate somewhat above alpha.
 
 With few labels the held-out set is small (N = labels × repeats), so the check is a coarse filter: a
 warning means "no evidence that SSL helps here", not proof that it hurts. Models are trained on
@@ -58,8 +64,9 @@ class CheckResult:
     wins: int  # held-out examples SSL gets right and supervised wrong
     losses: int  # ... supervised right and SSL wrong
     p_value: float  # one-sided exact sign test of wins against losses
+    p_t: float  # one-sided paired t-test of d_i (used only when wins > losses)
     alpha: float
-    mean_diff: float  # mean of d_i = p_ssl(true class) - p_sup(true class); reported, not decisive
+    mean_diff: float  # mean of d_i = p_ssl(true class) - p_sup(true class)
     se_diff: float
     warn: bool
     message: str
@@ -112,6 +119,27 @@ def _fold_data(data: SSLDataset, held: np.ndarray) -> SSLDataset:
     )
 
 
+def decide(
+    wins: int, losses: int, mean_diff: float, se_diff: float, n: int, alpha: float = 0.1
+) -> tuple[float, float, bool]:
+    """(p_sign, p_t, SSL ahead beyond noise) from the pooled held-out comparison (module docstring).
+
+    Args:
+        wins, losses: held-out examples only SSL / only supervised gets right.
+        mean_diff, se_diff: mean and standard error of d_i = p_ssl(true class) - p_sup(true class).
+        n: held-out examples.
+    """
+    from scipy import stats
+
+    p_sign = 1.0
+    if wins + losses:
+        p_sign = float(stats.binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
+    p_t = 0.0 if mean_diff > 0 else 1.0  # all d_i equal: no noise
+    if se_diff > 0:
+        p_t = float(stats.t.sf(mean_diff / se_diff, n - 1))
+    return p_sign, p_t, p_sign <= alpha or (wins > losses and p_t <= alpha)
+
+
 def ssl_check(
     cfg: RunConfig,
     folds: int = 4,
@@ -131,7 +159,7 @@ def ssl_check(
         repeats: repeat the k-fold split with new shuffles (each labeled example is then held out
             ``repeats`` times, by differently trained models): more pairs, ``repeats`` times the cost.
         data: the data set, if not ``load_dataset(cfg.data, cfg.seed)``.
-        alpha: level of the one-sided sign test on the held-out examples the two models disagree on.
+        alpha: level of the one-sided tests (see ``decide``).
         verbose: print the verdict.
     Returns:
         A ``CheckResult``; ``result.warn`` is True when the warning fired.
@@ -144,7 +172,6 @@ def ssl_check(
         >>> semisup.ssl_check(cfg, folds=4, steps=300).warn       # doctest: +SKIP
         False
     """
-    from scipy.stats import binomtest
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     from semisup.data.load import load_dataset
@@ -195,14 +222,15 @@ def ssl_check(
     mean = float(d.mean())
     acc_sup, acc_ssl = float(r_sup.mean()), float(r_ssl.mean())
     wins, losses = int((r_ssl & ~r_sup).sum()), int((r_sup & ~r_ssl).sum())
-    p = float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue) if wins + losses else 1.0
-    warn = not p <= alpha
+    p, p_t, helps = decide(wins, losses, mean, se, n, alpha)
+    warn = not helps
     reps = f" x {repeats}" if repeats > 1 else ""
     numbers = (
         f"{cfg.algorithm} vs supervised on {n} held-out labeled examples "
         f"({folds} folds{reps}, {steps} steps): "
         f"accuracy {100 * acc_ssl:.1f}% vs {100 * acc_sup:.1f}% ({wins} better, {losses} worse: "
-        f"sign test p = {p:.3g}, needs <= {alpha:g}); p(true class) {mean:+.3f} ± {se:.3f}"
+        f"sign test p = {p:.3g}); p(true class) {mean:+.3f} ± {se:.3f} (t-test p = {p_t:.3g}); "
+        f"alpha = {alpha:g}"
     )
     if not warn:
         message = f"SSL likely helps here: {numbers}"
@@ -215,7 +243,7 @@ def ssl_check(
         )
     result = CheckResult(
         cfg.algorithm, folds, repeats, steps, n, acc_sup, acc_ssl, acc_ssl - acc_sup, wins, losses,
-        p, alpha, mean, se, warn, message, fold_diff,
+        p, p_t, alpha, mean, se, warn, message, fold_diff,
     )  # fmt: skip
     if warn:
         warnings.warn(message, SSLCheckWarning, stacklevel=2)

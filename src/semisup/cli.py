@@ -182,11 +182,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from semisup.check import ssl_check
+    import warnings
+
+    from semisup.check import SSLCheckWarning, ssl_check
 
     cfg = RunConfig.from_dict(_train_dict(args))
-    result = ssl_check(cfg, folds=args.folds, steps=args.check_steps, repeats=args.repeats, verbose=False)
-    print(result.message)
+    with warnings.catch_warnings():  # printed below instead
+        warnings.simplefilter("ignore", SSLCheckWarning)
+        result = ssl_check(cfg, folds=args.folds, steps=args.check_steps, repeats=args.repeats, verbose=False)
+    print(("warning: " if result.warn else "") + result.message)
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return 0
