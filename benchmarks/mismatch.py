@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from semisup.benchmark import Grid, run_grid
+from semisup.benchmark import CEILING, Grid, run_grid
 from semisup.check import decide
 
 
@@ -63,6 +63,34 @@ def run_cells(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def read_cells(args: argparse.Namespace) -> list[dict]:
+    """The rows of every finished cell (levels × algorithms × seeds, plus the ceiling); trains nothing."""
+    out = Path(args.out)
+    rows = []
+    for level in args.levels:
+        cells = [(args.labels_per_class, a, s) for a in args.algorithms for s in args.seeds]
+        cells += [(None, "supervised", s) for s in args.seeds] if level == 0 else []
+        for lpc, algorithm, seed in cells:
+            run = level_dir(out, level) / args.data / ("all" if lpc is None else f"lpc{lpc}")
+            path = run / f"{algorithm}-seed{seed}" / "summary.json"
+            if not path.exists():
+                continue
+            summary = json.loads(path.read_text())
+            rows.append(
+                {
+                    "mismatch": level,
+                    "data": args.data,
+                    "labels_per_class": "all" if lpc is None else lpc,
+                    "method": CEILING if lpc is None else algorithm,
+                    "seed": seed,
+                    "n_labeled": summary["n_labeled"],
+                    "test_accuracy": summary["test_accuracy"],
+                    "train_seconds": summary["train_seconds"],
+                }
+            )
+    return rows
+
+
 def run_checks(args: argparse.Namespace) -> dict[str, dict]:
     """``semisup.ssl_check`` for each check algorithm at each level; cached per (level, algorithm)."""
     from semisup.check import ssl_check
@@ -98,6 +126,9 @@ def table(rows: list[dict], checks: dict[str, dict]) -> str:
         for v in levels:
             acc = [100 * r["test_accuracy"] for r in rows if r["method"] == m and r["mismatch"] == v]
             times += [r["train_seconds"] for r in rows if r["method"] == m and r["mismatch"] == v]
+            if not acc:
+                cells.append("–")
+                continue
             sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
             cells.append(f"{statistics.mean(acc):.2f} ± {sd:.2f} (n={len(acc)})")
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {statistics.mean(times):.0f} |")
@@ -141,9 +172,9 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
             [100 * r["test_accuracy"] for r in rows if r["method"] == m and r["mismatch"] == v]
             for v in levels
         ]
-        mean = np.array([np.mean(a) for a in acc])
-        sd = np.array([np.std(a, ddof=1) if len(a) > 1 else 0.0 for a in acc])
-        x = 100 * np.array(levels)
+        mean = np.array([np.mean(a) for a in acc if a])
+        sd = np.array([np.std(a, ddof=1) if len(a) > 1 else 0.0 for a in acc if a])
+        x = 100 * np.array([v for v, a in zip(levels, acc, strict=True) if a])
         style = "--" if m == "supervised" else "-"
         (line,) = ax.plot(x, mean, style, marker="o", label=m)
         ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.15)
@@ -181,6 +212,7 @@ def main() -> None:
     p.add_argument("--check-levels", nargs="+", type=float, dest="check_levels", help="default: --levels")
     p.add_argument("--alpha", type=float, default=0.1, help="level of the check's sign test")
     p.add_argument("--checks-only", action="store_true", dest="checks_only", help="only run the checks")
+    p.add_argument("--report-only", action="store_true", dest="report_only", help="only read back and report")
     p.add_argument("--set", action="append", default=["net.name=cnn", "net.width=16"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="benchmarks/results/mismatch")
@@ -192,8 +224,17 @@ def main() -> None:
     if args.checks_only:
         run_checks(args)
         return
-    rows = run_cells(args)
-    checks = run_checks(args) if args.check_algorithms else {}
+    if args.report_only:  # tables and plot from what finished (e.g. a grid cut off by a deadline)
+        rows = read_cells(args)
+        path = out / "checks.json"
+        checks = json.loads(path.read_text()) if path.exists() else {}
+        with (out / "results.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    else:
+        rows = run_cells(args)
+        checks = run_checks(args) if args.check_algorithms else {}
     md = table(rows, checks)
     (out / "results.md").write_text(md + "\n")
     seeds = ", ".join(str(s) for s in args.seeds)
