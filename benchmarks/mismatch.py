@@ -144,7 +144,7 @@ def table(rows: list[dict], checks: dict[str, dict]) -> str:
             "| Δp(true class) ± se | t-test p | warns |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for c in checks.values():
+        for c in sorted(checks.values(), key=lambda c: (c["algorithm"], c["mismatch"])):
             # the decision rule of semisup.check.decide, applied to the stored numbers
             p_sign, p_t, helps = decide(c["wins"], c["losses"], c["mean_diff"], c["se_diff"], c["n_heldout"])
             c = {**c, "p_value": p_sign, "p_t": p_t, "warn": not helps}
@@ -176,7 +176,8 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
         sd = np.array([np.std(a, ddof=1) if len(a) > 1 else 0.0 for a in acc if a])
         x = 100 * np.array([v for v, a in zip(levels, acc, strict=True) if a])
         style = "--" if m == "supervised" else "-"
-        (line,) = ax.plot(x, mean, style, marker="o", label=m)
+        n = max(len(a) for a in acc)
+        (line,) = ax.plot(x, mean, style, marker="o", label=f"{m} ({n} seed{'s' if n > 1 else ''})")
         ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.15)
     ceil = [100 * r["test_accuracy"] for r in rows if r["labels_per_class"] == "all"]
     if ceil:
@@ -241,7 +242,8 @@ def main() -> None:
     plot(
         rows,
         Path(args.plot),
-        f"{args.data}: {args.labels_per_class} labels × 6 classes, {args.steps} steps, seeds {seeds}",
+        f"{args.data}: {args.labels_per_class} labels per known class, {args.steps} steps, "
+        f"seeds {seeds}; mean ± 1 std",
     )
     print(md)
 

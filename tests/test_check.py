@@ -86,6 +86,7 @@ def test_cli_check(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_no_warning_on_moons_where_pi_model_wins():
     # Two moons, 10 labels per class, 2 folds (5 labels per class to train on), 300 steps: measured
     # 1 win, 0 losses and p(true class) +0.039 ± 0.024 (t-test p = 0.06 <= 0.1) -> no warning. With
