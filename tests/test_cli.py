@@ -139,9 +139,14 @@ def test_list_and_demo(tmp_path, capsys):
         "wrn28_2",
     ):
         assert name in text
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "30"]) == 0
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "30", "--fixmatch"]) == 0
     text = capsys.readouterr().out
-    assert "supervised" in text and "fixmatch" in text and "test accuracy" in text
+    assert "supervised" in text and "fixmatch" in text and "pi_model" in text and "test accuracy" in text
+    # the four-panel figure; k-means (k=2) clusters cut across both moons: 75.0 % as classes
+    from PIL import Image
+
+    assert Image.open(tmp_path / "demo" / "two_moons.png").size == (13 * 90, int(3.6 * 90))
+    assert "k-means: test accuracy 75.0%" in text and "two_moons.png" in text
 
 
 def test_benchmark_grid_resumes_and_tabulates(tmp_path, capsys):

@@ -2,7 +2,8 @@
 algorithm, with the supervised baseline and the fully supervised ceiling in the same run.
 
 Each cell is a normal run folder (``OUT/DATA/lpcK/ALGORITHM-seedN``); finished cells are read back, an
-interrupted cell resumes from its checkpoint, so rerunning a grid only does what is missing.
+interrupted cell resumes from its checkpoint, so rerunning a grid only does what is missing. Writes
+``OUT/results.csv``, ``OUT/results.md`` (mean ± std, time per run) and ``OUT/accuracy_vs_labels.png``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class Grid:
 
 
 def run_grid(grid: Grid, out: str | Path, verbose: bool = True) -> list[dict[str, Any]]:
-    """Run (or read back) every cell; write ``OUT/results.csv`` and ``OUT/results.md``; return the rows."""
+    """Run (or read back) every cell; write ``OUT/results.csv``, ``OUT/results.md`` and the
+    accuracy-vs-labels plot ``OUT/accuracy_vs_labels.png``; return the rows."""
     from semisup.engine.trainer import fit
 
     out = Path(out)
@@ -90,6 +92,9 @@ def run_grid(grid: Grid, out: str | Path, verbose: bool = True) -> list[dict[str
         w.writeheader()
         w.writerows(rows)
     (out / "results.md").write_text(markdown_table(rows) + "\n")
+    from semisup.plots.benchmark import plot_benchmark
+
+    plot_benchmark(rows, out / "accuracy_vs_labels.png")
     return rows
 
 

@@ -182,7 +182,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from semisup.demo import run_demo
 
-    run_demo(out=args.out, steps=args.steps, seed=args.seed)
+    run_demo(out=args.out, steps=args.steps, seed=args.seed, fixmatch=args.fixmatch)
     return 0
 
 
@@ -210,6 +210,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         grid.config(*cell)
     rows = run_grid(grid, args.out)
     print(markdown_table(rows))
+    out = Path(args.out)
+    print(f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'accuracy_vs_labels.png'}")
     return 0
 
 
@@ -226,8 +228,31 @@ def _label(argv: list[str]) -> int:
         return 2
 
 
-def _run_args(t: argparse.ArgumentParser, labels: bool) -> None:
-    """The arguments every training command shares (train, pretrain, distill)."""
+def cmd_plot(args: argparse.Namespace) -> int:
+    from semisup.plots.run import plot_run
+
+    for run_dir in args.run_dirs:
+        print(f"wrote {plot_run(run_dir)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import warnings
+
+    from semisup.check import SSLCheckWarning, ssl_check
+
+    cfg = RunConfig.from_dict(_train_dict(args))
+    with warnings.catch_warnings():  # printed below instead
+        warnings.simplefilter("ignore", SSLCheckWarning)
+        result = ssl_check(cfg, folds=args.folds, steps=args.check_steps, repeats=args.repeats, verbose=False)
+    print(("warning: " if result.warn else "") + result.message)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return 0
+
+
+def _run_args(t: argparse.ArgumentParser, labels: bool, run_dir: bool = True) -> None:
+    """The arguments every training command shares (train, pretrain, distill, check)."""
     t.add_argument("--data", help="built-in name (semisup list) or a .npz/.csv/image folder path")
     if labels:
         t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
@@ -235,7 +260,6 @@ def _run_args(t: argparse.ArgumentParser, labels: bool) -> None:
     t.add_argument("--net", help="mlp, cnn, wrn28_2 (default: auto by data kind)")
     t.add_argument("--seed", type=int)
     t.add_argument("--steps", type=int)
-    t.add_argument("--out", help="run folder (default runs/DATA-ALGORITHM-seedN)")
     t.add_argument("--config", help="YAML file of config keys")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     t.add_argument("--no-progress", action="store_true", dest="no_progress")
@@ -296,6 +320,21 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", default="predictions.csv")
     pr.set_defaults(func=cmd_predict)
 
+    pl = sub.add_parser("plot", help="RUN_DIR/plots.png: losses, mask ratio, accuracy, confusion matrix")
+    pl.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    pl.set_defaults(func=cmd_plot)
+
+    c = sub.add_parser(
+        "check", help="cross-validate on the labeled data: does this SSL run beat supervised training?"
+    )
+    _run_args(c, labels=True, run_dir=False)
+    c.add_argument("--algorithm", help="the SSL algorithm to check against supervised (default fixmatch)")
+    c.add_argument("--folds", type=int, default=4, help="folds of the labeled examples (default 4)")
+    c.add_argument("--check-steps", type=int, dest="check_steps", help="steps per model (default <= 300)")
+    c.add_argument("--repeats", type=int, default=1, help="repeat the folds with new shuffles")
+    c.add_argument("--out", help="write the result as JSON here")
+    c.set_defaults(func=cmd_check)
+
     b = sub.add_parser("benchmark", help="data sets × algorithms × label budgets × seeds -> table")
     b.add_argument("--data", nargs="+", default=["digits"])
     b.add_argument("--algorithms", nargs="+", default=["supervised", "pseudo_label", "pi_model", "fixmatch"])
@@ -313,10 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="algorithms, data sets and nets")
     ls.set_defaults(func=cmd_list)
 
-    d = sub.add_parser("demo", help="supervised vs FixMatch and the Π-model on two moons, 8 labels")
+    d = sub.add_parser(
+        "demo", help="two moons, 8 labels: supervised, k-means and SSL as a figure (OUT/two_moons.png)"
+    )
     d.add_argument("--out", default="runs/demo")
     d.add_argument("--steps", type=int, default=1000)
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--fixmatch", action="store_true", help="also train FixMatch (printed, not drawn)")
     d.set_defaults(func=cmd_demo)
 
     lb = sub.add_parser(

@@ -41,6 +41,12 @@ class DataConfig:
     # FixMatch draws unlabeled batches from the whole training set, labeled examples included.
     unlabeled_includes_labeled: bool = True
     eval_batch_size: int = 1024
+    # Class mismatch (semisup.data.mismatch): these class ids are never labeled; mismatch_fraction of
+    # the unlabeled pool (mismatch_pool_size examples, None: the largest every fraction can fill) is
+    # drawn from them. The model and the test split keep only the other classes.
+    mismatch_classes: list[int] | None = None
+    mismatch_fraction: float | None = None
+    mismatch_pool_size: int | None = None
 
 
 @dataclass
@@ -87,6 +93,12 @@ class TrainConfig:
     profile: bool = False  # time augmentation / forward+backward / update (synchronises: slower)
     init: str | None = None  # start from pretrained weights: a run folder, .pt or .safetensors file
     init_head_layers: int = 0  # keep this many projection-head layers of a SimCLR run (SimCLRv2: 1)
+    # Before training, cross-validate SSL against supervised on the labeled data (semisup.check) and
+    # warn when SSL is not ahead beyond noise; 2 * check_folds trainings of check_steps (None: <= 300).
+    check_ssl: bool = False
+    check_folds: int = 4
+    check_steps: int | None = None
+    plots: bool = False  # draw RUN_DIR/plots.png at the end (semisup.plots.plot_run; same as semisup plot)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from semisup.data import builtin  # noqa: F401  (registers the built-in data set
 from semisup.data.builtin import dataset_info
 from semisup.data.dataset import DataError, SSLDataset
 from semisup.data.files import load_cifar_python, load_csv, load_image_folder, load_npz
+from semisup.data.mismatch import class_mismatch
 from semisup.data.split import select_labeled
 from semisup.registry import DATASETS, UnknownNameError, unknown_name_message
 
@@ -57,12 +58,28 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
         DataError: the data or the label selection is invalid; the message names the fix.
     """
     data = read_data(cfg.name, label_column=cfg.label_column).validate()
+    split_seed = cfg.split_seed if cfg.split_seed is not None else seed
+    if (cfg.mismatch_classes is None) != (cfg.mismatch_fraction is None):
+        raise DataError(
+            "class mismatch needs both data.mismatch_classes (ids never labeled) and "
+            "data.mismatch_fraction (their share of the unlabeled pool), or neither"
+        )
+    if cfg.mismatch_classes is not None and cfg.mismatch_fraction is not None:
+        return class_mismatch(
+            data,
+            cfg.mismatch_classes,
+            cfg.mismatch_fraction,
+            cfg.labels_per_class,
+            cfg.label_fraction,
+            split_seed,
+            cfg.mismatch_pool_size,
+        ).validate()
     if cfg.labels_per_class is not None or cfg.label_fraction is not None:
         idx = select_labeled(
             data.y,
             labels_per_class=cfg.labels_per_class,
             fraction=cfg.label_fraction,
-            seed=cfg.split_seed if cfg.split_seed is not None else seed,
+            seed=split_seed,
             classes=data.classes,
         )
         data = data.keep_labels(idx).validate()

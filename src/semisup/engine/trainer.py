@@ -328,16 +328,31 @@ def fit(
     ``checkpoints/last.ckpt``). Bad data, names or keys raise before the first step.
 
     With ``fabric.devices`` > 1 Fabric starts one process per device (DDP); each draws its own batches.
+    ``train.check_ssl`` runs ``semisup.ssl_check`` first (result in ``ssl_check.json``);
+    ``train.plots`` draws ``plots.png`` at the end.
     """
     from semisup.data.load import load_dataset
 
     data = (load_dataset(cfg.data, cfg.seed) if data is None else data).validate()
+    check = None
+    if cfg.train.check_ssl and not resume:  # semisup.check: warns when SSL is unlikely to help
+        from semisup.check import ssl_check
+
+        check = ssl_check(cfg, cfg.train.check_folds, cfg.train.check_steps, data=data)
     if net is not None:
         cfg.net, cfg.net_args = "custom", None
     fabric = Fabric(**asdict(cfg.fabric))
     fabric.launch()
     trainer = Trainer(cfg, fabric, Path(out) if out is not None else None, data, net, callbacks, resume)
-    return trainer.run()
+    result = trainer.run()
+    if result.run_dir is not None and trainer.rank == 0:
+        if check is not None:
+            (result.run_dir / "ssl_check.json").write_text(json.dumps(check.to_dict(), indent=2) + "\n")
+        if cfg.train.plots and net is None:
+            from semisup.plots.run import plot_run
+
+            plot_run(result.run_dir, data=data)
+    return result
 
 
 def resume(run_dir: str | Path, callbacks: Sequence[Callback] = ()) -> RunResult:
