@@ -260,6 +260,8 @@ def _run_args(t: argparse.ArgumentParser, labels: bool, run_dir: bool = True) ->
     t.add_argument("--net", help="mlp, cnn, wrn28_2 (default: auto by data kind)")
     t.add_argument("--seed", type=int)
     t.add_argument("--steps", type=int)
+    if run_dir:
+        t.add_argument("--out", help="run folder (default runs/DATA-ALGORITHM-seedN)")
     t.add_argument("--config", help="YAML file of config keys")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     t.add_argument("--no-progress", action="store_true", dest="no_progress")
