@@ -53,3 +53,19 @@ def test_interrupted_grid_resumes_only_missing_steps(tmp_path, monkeypatch):
     assert len(list(csv.DictReader((tmp_path / "results.csv").open()))) == 3
     assert "| moons | 2 | fixmatch | 4 |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "accuracy_vs_labels.png").exists()
+
+
+def test_finished_cell_with_another_config_is_refused_not_reused(tmp_path):
+    from semisup.benchmark import StaleCellError, check_same_config
+
+    grid = Grid(datasets=["moons"], algorithms=["mixmatch"], labels_per_class=[2], seeds=[0], steps=6)
+    cfg = grid.config("moons", 2, "mixmatch", 0)
+    run = tmp_path / "cell"
+    run.mkdir()
+    cfg.to_yaml(run / "config.yaml")
+    check_same_config(grid.config("moons", 2, "mixmatch", 0), run)  # same config: reused
+
+    cfg.data.mu = 7  # e.g. a cell run before MixMatch's default ratio changed
+    cfg.to_yaml(run / "config.yaml")
+    with pytest.raises(StaleCellError, match=r"data.mu: ran 7, grid asks 1"):
+        check_same_config(grid.config("moons", 2, "mixmatch", 0), run)

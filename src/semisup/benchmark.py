@@ -55,6 +55,35 @@ class Grid:
         return RunConfig.from_dict(d)
 
 
+class StaleCellError(ValueError):
+    """A finished cell was run with another config than the grid asks for now."""
+
+
+def check_same_config(cfg: RunConfig, run: Path) -> None:
+    """Refuse to reuse a finished cell whose saved config differs from ``cfg`` (progress bar aside).
+
+    Both sides are resolved through ``RunConfig``, so keys added to the config since the cell ran
+    compare at their defaults.
+    """
+    saved = RunConfig.from_yaml(run / "config.yaml").to_dict()
+    wanted = cfg.to_dict()
+    for d in (saved, wanted):
+        d["train"].pop("progress", None)
+    diff = sorted(
+        f"{section}.{k}: ran {saved[section].get(k)!r}, grid asks {v!r}"
+        for section, keys in wanted.items()
+        if isinstance(keys, dict)
+        for k, v in keys.items()
+        if saved.get(section, {}).get(k) != v
+    )
+    diff += [f"seed: ran {saved['seed']}, grid asks {wanted['seed']}"] if saved["seed"] != wanted["seed"] else []
+    if diff:
+        raise StaleCellError(
+            f"{run} was run with another config ({'; '.join(diff)}). Delete that folder to rerun the cell, "
+            "or write the grid to a new --out"
+        )
+
+
 def run_grid(grid: Grid, out: str | Path, verbose: bool = True) -> list[dict[str, Any]]:
     """Run (or read back) every cell; write ``OUT/results.csv``, ``OUT/results.md`` and the
     accuracy-vs-labels plot ``OUT/accuracy_vs_labels.png``; return the rows."""
@@ -64,10 +93,12 @@ def run_grid(grid: Grid, out: str | Path, verbose: bool = True) -> list[dict[str
     rows = []
     for data, lpc, algorithm, seed in grid.cells():
         run = out / data / ("all" if lpc is None else f"lpc{lpc}") / f"{algorithm}-seed{seed}"
+        cfg = grid.config(data, lpc, algorithm, seed)
         if (run / "summary.json").exists():
+            check_same_config(cfg, run)
             summary = json.loads((run / "summary.json").read_text())
         else:
-            summary = fit(grid.config(data, lpc, algorithm, seed), run, resume=True).summary
+            summary = fit(cfg, run, resume=True).summary
         rows.append(
             {
                 "data": data,
