@@ -76,7 +76,8 @@ def check_same_config(cfg: RunConfig, run: Path) -> None:
         for k, v in keys.items()
         if saved.get(section, {}).get(k) != v
     )
-    diff += [f"seed: ran {saved['seed']}, grid asks {wanted['seed']}"] if saved["seed"] != wanted["seed"] else []
+    if saved["seed"] != wanted["seed"]:
+        diff.append(f"seed: ran {saved['seed']}, grid asks {wanted['seed']}")
     if diff:
         raise StaleCellError(
             f"{run} was run with another config ({'; '.join(diff)}). Delete that folder to rerun the cell, "
