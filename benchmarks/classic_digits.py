@@ -136,7 +136,13 @@ def run_cli(seed: int, steps: int) -> dict:
             "algorithm": "fixmatch",
             "net": {"name": "cnn", "width": 16},
             "data": {"name": "digits", "labels_per_class": 4},
-            "train": {"steps": steps, "progress": False},
+            # as benchmarks/ssl_grid.py (semisup.benchmark.Grid) runs it
+            "train": {
+                "steps": steps,
+                "progress": False,
+                "eval_every": steps // 5,
+                "checkpoint_every": steps // 5,
+            },
             "seed": seed,
         }
     )

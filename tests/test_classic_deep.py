@@ -13,7 +13,7 @@ import semisup
 from semisup.classic import DeepSSLClassifier, FixMatchClassifier, MeanTeacherClassifier
 from semisup.config import ConfigError
 
-TINY = {"steps": 40, "batch_size": 16, "mu": 2, "random_state": 0}
+TINY = {"steps": 20, "batch_size": 16, "mu": 2, "random_state": 0}
 
 
 def _moons(n=300, n_labeled=8):
@@ -32,7 +32,7 @@ def test_same_engine_as_semisup_fit(tmp_path):
     semisup.fit(clf.config_, tmp_path / "cli", data=data)
     ref = semisup.load(tmp_path / "cli").predict_proba(X)
     np.testing.assert_allclose(clf.predict_proba(X), ref, rtol=1e-4, atol=1e-6)  # float64 vs float32
-    assert (tmp_path / "est" / "summary.json").exists() and clf.n_iter_ == 40
+    assert (tmp_path / "est" / "summary.json").exists() and clf.n_iter_ == 20
     assert clf.config_.algorithm == "fixmatch" and clf.config_.net == "mlp"
 
 
