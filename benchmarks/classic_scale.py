@@ -4,7 +4,8 @@ Data (issue 5): ``make_classification(n_samples=N, n_features=20, n_informative=
 class_sep=2)``; a random ``10 %`` and ``1 %`` of the points keep their label (at least one per class).
 For every (N, labeled fraction, method) one fresh subprocess generates the data, fits, and reports
 
-- ``fit_s``: wall time of ``fit`` (graph + solve),
+- ``fit_s``: wall time of ``fit`` (graph + solve), and ``cpu_s``, the CPU time (user + system, all
+  threads) the fit took: on a shared machine wall time grows with the other jobs' load, CPU time much less,
 - ``peak_rss_mib``: the process's peak resident memory (``resource.getrusage``), and ``fit_rss_mib``, how
   much ``fit`` raised it above the peak after data generation (0 if it stayed below that peak),
 - ``tracemalloc_mib`` (with ``--tracemalloc``; slows the fit): peak of Python/numpy allocations in ``fit``,
@@ -29,12 +30,26 @@ import subprocess
 import sys
 import time
 
-METHODS = ("ours_spreading", "ours_propagation", "sklearn_knn_spreading")
+METHODS = (
+    "ours_spreading",
+    "ours_propagation",
+    "sklearn_knn_spreading",
+    "sklearn_rbf_spreading",
+    "ours_spreading_exact",  # our spreading on the exact kNN graph: what the approximate graph costs
+)
+
+#: scikit-learn's RBF LabelSpreading holds about three dense N x N float64 matrices
+RBF_BYTES_PER_PAIR = 3 * 8
 
 
 def _rss_mib() -> float:
     # ru_maxrss is KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def make_data(n: int, frac: float, seed: int):
@@ -60,6 +75,10 @@ def build(method: str, n_neighbors: int, n_jobs: int | None):
         from semisup.classic import LabelSpreading
 
         return LabelSpreading(n_neighbors=n_neighbors, n_jobs=n_jobs, max_memory=None)
+    if method == "ours_spreading_exact":
+        from semisup.classic import LabelSpreading
+
+        return LabelSpreading(n_neighbors=n_neighbors, n_jobs=n_jobs, max_memory=None, approximate=False)
     if method == "ours_propagation":
         from semisup.classic import LabelPropagation
 
@@ -68,6 +87,10 @@ def build(method: str, n_neighbors: int, n_jobs: int | None):
         from sklearn.semi_supervised import LabelSpreading
 
         return LabelSpreading(kernel="knn", n_jobs=n_jobs)  # its defaults: 7 neighbours, alpha 0.2
+    if method == "sklearn_rbf_spreading":
+        from sklearn.semi_supervised import LabelSpreading
+
+        return LabelSpreading(kernel="rbf", n_jobs=n_jobs)  # its defaults: gamma 20, alpha 0.2
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
 
 
@@ -82,11 +105,11 @@ def run_one(method: str, n: int, frac: float, seed: int, n_neighbors: int, n_job
         import tracemalloc
 
         tracemalloc.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(X, y_part)
-    fit_s = time.perf_counter() - t0
+    fit_s, cpu_s = time.perf_counter() - t0, _cpu_s() - c0
     row = {}
     if use_tracemalloc:
         import tracemalloc
@@ -101,6 +124,8 @@ def run_one(method: str, n: int, frac: float, seed: int, n_neighbors: int, n_job
         labeled_frac=frac,
         seed=seed,
         fit_s=round(fit_s, 3),
+        cpu_s=round(cpu_s, 3),
+        load_avg=round(os.getloadavg()[0], 2),
         peak_rss_mib=round(peak, 1),
         fit_rss_mib=round(max(0.0, peak - rss_before), 1),
         acc_unlabeled=round(float((model.transduction_[u] == y[u]).mean()), 4),
@@ -111,14 +136,14 @@ def run_one(method: str, n: int, frac: float, seed: int, n_neighbors: int, n_job
 
 
 def markdown(rows: list[dict]) -> str:
-    head = "| N | labeled | method | fit (s) | peak RSS (MiB) | fit +RSS (MiB) | acc unlabeled | iters |"
-    lines = [head, "|" + "---|" * 8]
+    head = "| N | labeled | method | fit (s) | CPU (s) | peak RSS (MiB) | fit +RSS (MiB) | acc | iter |"
+    lines = [head, "|" + "---|" * 9]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['n']} | {r['labeled_frac']:.0%} | {r['method']} | {r['error']} | | | | |")
+            lines.append(f"| {r['n']} | {r['labeled_frac']:.0%} | {r['method']} | {r['error']} | | | | | |")
             continue
         lines.append(
-            f"| {r['n']} | {r['labeled_frac']:.0%} | {r['method']} | {r['fit_s']:.2f} "
+            f"| {r['n']} | {r['labeled_frac']:.0%} | {r['method']} | {r['fit_s']:.2f} | {r['cpu_s']:.2f} "
             f"| {r['peak_rss_mib']:.0f} | {r['fit_rss_mib']:.0f} "
             f"| {100 * r['acc_unlabeled']:.2f} | {r['n_iter']} |"
         )
@@ -129,12 +154,15 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000, 1_000_000])
     p.add_argument("--labeled", type=float, nargs="+", default=[0.1, 0.01])
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--methods", nargs="+", default=list(METHODS[:4]), choices=METHODS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-neighbors", type=int, default=10, help="for our methods")
     p.add_argument("--n-jobs", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="OMP/BLAS threads in each child")
     p.add_argument("--sklearn-max-n", type=int, default=None, help="skip scikit-learn above this N")
+    p.add_argument(
+        "--rbf-max-bytes", type=float, default=8 * 2**30, help="skip sklearn's RBF above 3 N^2 * 8 bytes"
+    )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     p.add_argument("--tracemalloc", action="store_true")
     p.add_argument("--out", default=None, help="append result rows (JSON lines) here")
@@ -152,10 +180,24 @@ def main(argv=None) -> None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(args.threads)
     rows = []
+
+    def record(row: dict) -> None:
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
     for n in args.sizes:
         for frac in args.labeled:
             for method in args.methods:
-                if method.startswith("sklearn") and args.sklearn_max_n and n > args.sklearn_max_n:
+                base = {"method": method, "n": n, "labeled_frac": frac, "seed": args.seed}
+                if method == "sklearn_knn_spreading" and args.sklearn_max_n and n > args.sklearn_max_n:
+                    record({**base, "error": f"not run (N > --sklearn-max-n {args.sklearn_max_n})"})
+                    continue
+                need = RBF_BYTES_PER_PAIR * n * n
+                if method == "sklearn_rbf_spreading" and need > args.rbf_max_bytes:
+                    record({**base, "error": f"not run: needs ~{need / 2**30:.0f} GiB (3 N^2 float64)"})
                     continue
                 cmd = [sys.executable, __file__, "--child", method, str(n), str(frac)]
                 cmd += ["--seed", str(args.seed), "--n-neighbors", str(args.n_neighbors)]
@@ -163,7 +205,6 @@ def main(argv=None) -> None:
                     cmd += ["--n-jobs", str(args.n_jobs)]
                 if args.tracemalloc:
                     cmd.append("--tracemalloc")
-                base = {"method": method, "n": n, "labeled_frac": frac, "seed": args.seed}
                 try:
                     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
                     found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -174,11 +215,7 @@ def main(argv=None) -> None:
                         row = {**base, "error": f"exit {proc.returncode}: {tail[:120]}"}
                 except subprocess.TimeoutExpired:
                     row = {**base, "error": f"timeout after {args.timeout:.0f} s"}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-                if args.out:
-                    with open(args.out, "a") as fh:
-                        fh.write(json.dumps(row) + "\n")
+                record(row)
     print()
     print(markdown(rows))
 

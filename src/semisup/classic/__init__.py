@@ -1,14 +1,18 @@
-"""Classic semi-supervised learning with the scikit-learn API: graph methods and self-training.
+"""Semi-supervised learning with the scikit-learn API: graph methods, self-training, deep SSL estimators.
 
 ``y == -1`` marks unlabeled samples; estimators work in ``Pipeline`` and with string labels.
 """
 
 from semisup.classic._validation import HasMethods, Interval, InvalidParameterError, validate_params
+from semisup.classic.deep import DeepSSLClassifier, FixMatchClassifier, MeanTeacherClassifier
 from semisup.classic.graph import build_knn_graph
 from semisup.classic.label_propagation import LabelPropagation, LabelSpreading, estimate_fit_memory
 from semisup.classic.self_training import PseudoLabelWarning, SelfTrainingClassifier, select_pseudo_labels
 
 __all__ = [
+    "DeepSSLClassifier",
+    "FixMatchClassifier",
+    "MeanTeacherClassifier",
     "HasMethods",
     "Interval",
     "InvalidParameterError",

@@ -18,12 +18,13 @@ The directed kNN graph (self-loops excluded) is symmetrised: ``symmetrize="max"`
 endpoint lists the other (``W = max(W, W.T)``); ``"mean"`` halves one-way edges (``(W + W.T) / 2``).
 
 Neighbour search: exact through ``sklearn.neighbors.NearestNeighbors(algorithm="auto")``, or approximate
-through faiss (HNSW, ``M=32``, ``efConstruction=40``, ``efSearch=max(64, 2k)``) or pynndescent when one of
-them is importable (optional; neither is a dependency). ``approximate="auto"`` uses them from
+through faiss (an IVF self-join: faiss k-means cells, then one matrix product per cell, see
+:mod:`semisup.classic.ann`) or pynndescent when one of them is importable (optional: ``pip install
+semisup[graph]`` installs faiss-cpu). ``approximate="auto"`` uses them from
 ``APPROXIMATE_MIN_SAMPLES`` points on; ``approximate=True`` asks for them and warns when falling back.
 
-Complexity: exact search O(N^2 d) brute force (O(N log N)-ish with trees in low dimension); HNSW about
-O(N log N d); the graph holds at most ``2 N k`` edges.
+Complexity: exact search O(N^2 d) brute force (O(N log N)-ish with trees in low dimension); the IVF
+self-join O(N * 4096 * d) with its defaults; the graph holds at most ``2 N k`` edges.
 """
 
 from __future__ import annotations
@@ -49,18 +50,10 @@ def ann_backend() -> str | None:
     return None
 
 
-def _faiss_knn(X: np.ndarray, k: int, n_jobs: int | None) -> tuple[np.ndarray, np.ndarray]:
-    import faiss
+def _faiss_knn(X: np.ndarray, k: int, n_jobs: int | None, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    from semisup.classic.ann import ivf_self_knn
 
-    if n_jobs is not None and n_jobs > 0:
-        faiss.omp_set_num_threads(n_jobs)
-    Xf = np.ascontiguousarray(X, dtype=np.float32)
-    index = faiss.IndexHNSWFlat(Xf.shape[1], 32)  # M=32 links per node: good recall at low d
-    index.hnsw.efConstruction = 40
-    index.add(Xf)
-    index.hnsw.efSearch = max(64, 2 * (k + 1))
-    sq_dist, ind = index.search(Xf, k + 1)  # +1: the query point itself is (almost always) returned
-    return _drop_self(np.sqrt(np.maximum(sq_dist, 0.0)), ind, k)
+    return ivf_self_knn(X, k, seed=0 if seed is None else seed, n_threads=n_jobs)
 
 
 def _pynndescent_knn(
@@ -121,7 +114,7 @@ def knn_search(
             stacklevel=3,
         )
     if use_ann and backend == "faiss":
-        dist, ind = _faiss_knn(X, n_neighbors, n_jobs)
+        dist, ind = _faiss_knn(X, n_neighbors, n_jobs, random_state)
         return dist, ind, None
     if use_ann and backend == "pynndescent":
         dist, ind = _pynndescent_knn(X, n_neighbors, n_jobs, random_state)
