@@ -50,7 +50,8 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
             for vectors and ``cnn`` for images.
         steps (int >= 1, default=1000): optimiser steps.
         batch_size (int >= 1, default=64): labeled examples per step (B).
-        mu (int >= 1, default=7): unlabeled examples per labeled one (μ).
+        mu (int >= 1 or None, default=None): unlabeled examples per labeled one (μ); None: the algorithm's
+            paper ratio (7 for FixMatch, 1 for mean teacher).
         lr (float > 0, default=0.03): learning rate (SGD with Nesterov momentum, cosine decay).
         image_shape (tuple (C, H, W) or None, default=None): reshape flat rows into images.
         algorithm_params (dict or None): the algorithm's ``Config`` fields (e.g. ``{"threshold": 0.9}``).
