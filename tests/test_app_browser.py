@@ -141,3 +141,25 @@ def test_texts_and_table_rows_are_shown(browser, tmp_path):
         cells = [td.inner_text() for td in page.query_selector_all("#view td")]
         assert cells == ["height", "2.5", "weight", "4"]
         page.close()
+
+
+def test_crafted_link_cannot_inject_headers_or_script(browser, tmp_path):
+    """Regression (issue 13, critical): navigating to /?token=<CRLF + headers + script> used to split the
+    response (the token was copied into Set-Cookie) and run the attacker's script in the app's origin."""
+    db = tmp_path / "l.sqlite"
+    payload = (
+        "x%0d%0aSet-Cookie:%20evil=1%0d%0aContent-Length:%2060%0d%0a%0d%0a"
+        "%3Cscript%3Ewindow.pwned=1;document.title='pwned'%3C/script%3E"
+    )
+    with serving(make_app(make_image_npz(tmp_path), db)) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{url}/?token={payload}")
+        page.wait_for_selector("body[data-ready='1']")  # redirected to the real page
+        assert page.evaluate("() => window.pwned") is None and page.title() != "pwned"
+        names = {c["name"] for c in context.cookies()}
+        assert "evil" not in names and "semisup_token" not in names
+        context.close()
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0

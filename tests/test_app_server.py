@@ -294,3 +294,55 @@ def test_retraining_refreshes_suggestions_and_queue(tmp_path):
         agree = sum(it["suggestion"] == CLASSES[y[int(it["id"])]] for it in items[:5])
         acc = c.get("/api/status")[1]["accuracy"]
         assert (acc["agree"], acc["n"]) == (agree, 5) and acc["estimate"] == pytest.approx(agree / 5)
+
+
+def _raw_response(url: str, target: str) -> bytes:
+    """The raw bytes of a response to ``GET target``, headers exactly as the server wrote them."""
+    import socket
+
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+INJECTIONS = [
+    "/?token=x%0d%0aSet-Cookie:%20evil=1%0d%0a%0d%0a%3Cscript%3Ealert(1)%3C/script%3E",
+    "/?token=x%0aX-Injected:%201",
+    "/?token=x%0dX-Injected:%201",
+    "/?token=%00x%0d%0aX-Injected:%201",
+]
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"])
+def test_no_request_value_reaches_a_response_header(tmp_path, token):
+    """Regression (issue 13, critical): /?token=... was copied into Set-Cookie, even with no server
+    token, so a crafted link could split the response and inject a script into the app's origin."""
+    with serving(make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite"), token=token) as url:
+        for target in INJECTIONS:
+            raw = _raw_response(url, target)
+            head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+            lines = head.split("\r\n")
+            assert not any(ln.lower().startswith(("x-injected", "set-cookie: evil")) for ln in lines), head
+            assert b"<script>alert(1)" not in raw
+            assert "x\r" not in head and "token=x" not in head
+            assert "Content-Security-Policy" in head
+            cookies = [ln for ln in lines if ln.lower().startswith("set-cookie: semisup_token")]
+            assert cookies == []  # a wrong token never earns a cookie
+        # the right token earns a cookie holding exactly the server's token
+        if token:
+            head = _raw_response(url, f"/?token={token}").split(b"\r\n\r\n")[0].decode()
+            assert f"Set-Cookie: semisup_token={token}; Path=/; HttpOnly; SameSite=Strict" in head
+        else:  # no server token: the redirect sets no token cookie at all
+            head = _raw_response(url, "/?token=anything").split(b"\r\n\r\n")[0].decode()
+            assert head.startswith("HTTP/1.1 303") and "semisup_token" not in head
+
+
+def test_tokens_that_cannot_travel_in_a_header_are_refused(tmp_path):
+    app = make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite")
+    for bad in ("a\r\nX: 1", "with space", "semi;colon"):
+        with pytest.raises(AppError, match="only letters, digits"):
+            make_server(app, "127.0.0.1", 0, bad)

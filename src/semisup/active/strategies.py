@@ -152,9 +152,7 @@ def get_strategy(name: str) -> Strategy:
     return STRATEGIES[name]
 
 
-def _prepare(
-    strategy: Strategy, inputs: dict, labeled_mask, n_items: int | None
-) -> tuple[dict, np.ndarray]:
+def _prepare(strategy: Strategy, inputs: dict, labeled_mask, n_items: int | None) -> tuple[dict, np.ndarray]:
     """Validated inputs (only those given) and the labeled mask; all must agree on ``N``."""
     missing = [k for k in strategy.needs if inputs.get(k) is None]
     if missing:

@@ -21,6 +21,7 @@ import hmac
 import ipaddress
 import json
 import mimetypes
+import re
 import secrets
 import socket
 import traceback
@@ -36,7 +37,14 @@ from semisup.app.store import LabelError, UnknownItemError
 __all__ = ["AppError", "LabelServer", "check_bind", "is_loopback", "make_server"]
 
 MAX_BODY = 64 * 1024
+# The page is one file with inline script and style; nothing else may load or be framed.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class AppError(ValueError):
@@ -61,7 +69,13 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, token: str | None) -> None:
-    """Refuse a non-loopback ``host`` without a token (anyone on the network could label)."""
+    """Refuse a non-loopback ``host`` without a token (anyone on the network could label), and a token
+    with characters that cannot travel in a URL and a cookie as they are."""
+    if token and not _TOKEN_CHARS.fullmatch(token):
+        raise AppError(
+            "the token may hold only letters, digits and - . _ ~ (it travels in a URL and a cookie); "
+            "pass --token auto for a random one"
+        )
     if not is_loopback(host) and not token:
         raise AppError(
             f"listening on {host!r} (not a loopback address) needs a token: anyone who can reach it could "
@@ -115,12 +129,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: bytes, ctype: str, headers: list[tuple[str, str]] | None = None
     ) -> None:
+        for k, v in headers or []:  # defence in depth: no header may carry a line break or NUL
+            if any(c in f"{k}{v}" for c in "\r\n\x00"):
+                raise RuntimeError(f"refusing to send header {k!r} with a control character")
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy", CSP)
         for k, v in headers or []:
             self.send_header(k, v)
         if status >= 400:  # a refused request may leave its body unread: do not reuse the connection
@@ -234,9 +253,16 @@ class _Handler(BaseHTTPRequestHandler):
                     ("Set-Cookie", f"semisup_session={secrets.token_hex(8)}; Path=/; SameSite=Strict")
                 )
             if "token" in arg:  # the printed URL: keep the token in a cookie, drop it from the address bar
-                headers.append(
-                    ("Set-Cookie", f"semisup_token={arg['token']}; Path=/; HttpOnly; SameSite=Strict")
-                )
+                # The cookie's value is the server's own token, never the request's: a request value in a
+                # header is a response-splitting hole (http.server writes header values unchecked). Only
+                # a server with a token sets it, and _check_access has already matched it.
+                if self.server.token:
+                    headers.append(
+                        (
+                            "Set-Cookie",
+                            f"semisup_token={self.server.token}; Path=/; HttpOnly; SameSite=Strict",
+                        )
+                    )
                 self._send(303, b"", "text/plain", [*headers, ("Location", "/")])
                 return
             self._send(200, self.server.page, "text/html; charset=utf-8", headers)
