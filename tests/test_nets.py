@@ -48,8 +48,9 @@ def test_config_type_names_and_defaults() -> None:
     with pytest.raises(UnknownNameError, match="'cnn'"):
         build_net("cnnn", (1, 8, 8), 10)
     assert default_net_name("image") == "cnn" and default_net_name("vector") == "mlp"
+    assert default_net_name("signal") == "cnn1d" and default_net_name("text") == "mlp"
     with pytest.raises(ValueError, match="kind"):
-        default_net_name("text")
+        default_net_name("audio")
 
 
 def test_wrn28_2_parameter_count_and_mnist_shape() -> None:

@@ -22,8 +22,8 @@ def unique_image(n: int, c: int = 1, h: int = 12, w: int = 12) -> torch.Tensor:
 
 # ---- API and invariants -----------------------------------------------------------------------
 def test_unknown_kind_names_valid_kinds():
-    with pytest.raises(ValueError, match="image, vector"):
-        make_views("text", AugmentConfig())
+    with pytest.raises(ValueError, match="image, signal, table, vector, text"):
+        make_views("audio", AugmentConfig())
 
 
 def test_bad_config_is_rejected_eagerly():

@@ -69,6 +69,12 @@ def check_same_config(cfg: RunConfig, run: Path) -> None:
     wanted = cfg.to_dict()
     for d in (saved, wanted):
         d["train"].pop("progress", None)
+    # Values the run resolves from the data (net: auto -> cnn, data.kind: None -> image) match whatever
+    # the run resolved them to: a rerun of the same grid is the same grid.
+    if wanted["net"].get("name") == "auto":
+        saved.pop("net", None), wanted.pop("net")
+    if wanted["data"].get("kind") is None:
+        saved["data"].pop("kind", None), wanted["data"].pop("kind")
     diff = sorted(
         f"{section}.{k}: ran {saved[section].get(k)!r}, grid asks {v!r}"
         for section, keys in wanted.items()

@@ -36,6 +36,15 @@ class DataConfig:
     label_fraction: float | None = None
     split_seed: int | None = None  # None: the run's seed
     label_column: str = "label"  # for .csv input
+    # The kind of input: image | signal | table | vector | text. None: inferred from the data (printed in
+    # the run's first line, saved in config.yaml); set it where the shape is ambiguous, e.g. an (N, L)
+    # array of series -> signal. It picks the views, the default net and the preprocessing.
+    kind: str | None = None
+    text_column: str | None = None  # .csv input: the column of texts, embedded once and cached (kind text)
+    # An accuracy for files without a test split: test names a labeled file scored at each evaluation;
+    # test_fraction holds out that stratified share of the labeled examples instead (seeded by split_seed).
+    test: str | None = None
+    test_fraction: float | None = None
     batch_size: int = 64  # labeled examples per step (B)
     mu: int | None = None  # unlabeled examples per labeled one (μ); None: the algorithm's paper value
     # FixMatch draws unlabeled batches from the whole training set, labeled examples included.

@@ -11,6 +11,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 UNLABELED = -1
+# The kinds of input. image: (N, C, H, W) in [0, 1]; signal: (N, C, L) series; table: (N, D) columns of a
+# table (categorical columns hold category codes, see ``categories``); vector: (N, D) dense features
+# (e.g. embeddings); text: (N, D) sentence embeddings of texts.
+KINDS = ("image", "signal", "table", "vector", "text")
+FLAT_KINDS = ("table", "vector", "text")
 
 
 class DataError(ValueError):
@@ -25,10 +30,13 @@ class SSLDataset:
         X: (N, *input_shape) float32. Images are (N, C, H, W) with values in [0, 1]; vectors (N, D).
         y: (N,) int64 class ids in 0..C-1, or -1 for unlabeled.
         classes: the C class names, in id order.
-        kind: ``"image"`` or ``"vector"``; picks the views and the default net.
+        kind: one of ``KINDS``; picks the views, the default net and the preprocessing.
         X_test, y_test: optional held-out split with all labels known.
         y_true: optional (N,) true labels (also of unlabeled points), -1 where unknown.
         name: a short name for logs and summaries.
+        columns: (D,) feature names of a table (matched by name at prediction time), else None.
+        categories: table columns holding categories -> their values in code order (code k is
+            ``categories[col][k]``; NaN = missing), else None.
     """
 
     X: np.ndarray
@@ -39,6 +47,8 @@ class SSLDataset:
     y_test: np.ndarray | None = None
     y_true: np.ndarray | None = None
     name: str = "data"
+    columns: list[str] | None = None
+    categories: dict[str, list[str]] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -70,12 +80,12 @@ class SSLDataset:
     def validate(self) -> SSLDataset:
         """Check shapes, values and labels; raise ``DataError`` naming the problem and the fix."""
         validate_arrays(self.X, self.y, self.num_classes, what="training data")
-        if self.kind not in ("image", "vector"):
-            raise DataError(f"kind must be 'image' or 'vector', got {self.kind!r}")
-        if self.kind == "image" and self.X.ndim != 4:
-            raise DataError(f"image data must be (N, C, H, W); got shape {self.X.shape}")
-        if self.kind == "vector" and self.X.ndim != 2:
-            raise DataError(f"vector data must be (N, D); got shape {self.X.shape}")
+        if self.kind not in KINDS:
+            raise DataError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        ndim = {"image": 4, "signal": 3}.get(self.kind, 2)
+        layout = {"image": "(N, C, H, W)", "signal": "(N, C, L)"}.get(self.kind, "(N, D)")
+        if self.X.ndim != ndim:
+            raise DataError(f"{self.kind} data must be {layout}; got shape {self.X.shape}")
         if (self.X_test is None) != (self.y_test is None):
             raise DataError("give both X_test and y_test, or neither")
         if self.X_test is not None:

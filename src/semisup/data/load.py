@@ -9,6 +9,7 @@ from semisup.data import builtin  # noqa: F401  (registers the built-in data set
 from semisup.data.builtin import dataset_info
 from semisup.data.dataset import DataError, SSLDataset
 from semisup.data.files import load_cifar_python, load_csv, load_image_folder, load_npz
+from semisup.data.kinds import apply_kind
 from semisup.data.mismatch import class_mismatch
 from semisup.data.split import select_labeled
 from semisup.registry import DATASETS, UnknownNameError, unknown_name_message
@@ -57,7 +58,7 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
         UnknownDatasetError: ``cfg.name`` is neither a built-in nor an existing path.
         DataError: the data or the label selection is invalid; the message names the fix.
     """
-    data = read_data(cfg.name, label_column=cfg.label_column).validate()
+    data = apply_kind(read_data(cfg.name, label_column=cfg.label_column), cfg.kind).validate()
     split_seed = cfg.split_seed if cfg.split_seed is not None else seed
     if (cfg.mismatch_classes is None) != (cfg.mismatch_fraction is None):
         raise DataError(

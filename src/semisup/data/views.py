@@ -48,7 +48,7 @@ from semisup.data.image_ops import (  # noqa: F401  (the ops are re-exported)
 )
 
 View = Callable[[Tensor], Tensor]
-KINDS = ("image", "vector")
+KINDS = ("image", "signal", "table", "vector", "text")
 
 
 # ---- batched building blocks ----------------------------------------------------------------
@@ -227,16 +227,16 @@ class VectorView:
 
 
 def make_views(kind: str, cfg: AugmentConfig, feature_scale: Tensor | None = None) -> dict[str, View]:
-    """The ``"none"``, ``"weak"`` and ``"strong"`` views for ``kind`` (``"image"`` or ``"vector"``).
+    """The ``"none"``, ``"weak"`` and ``"strong"`` views for ``kind`` (one of ``KINDS``).
 
-    ``feature_scale`` ((D,) per-feature std) is used by vector views only.
+    ``feature_scale`` ((D,) per-feature std) is used by the flat kinds only (table, vector, text).
 
     Raises:
         ValueError: unknown ``kind`` or a config value out of range.
     """
     if kind == "image":
         return {"none": IdentityView(), "weak": ImageView(cfg), "strong": ImageView(cfg, strong=True)}
-    if kind == "vector":
+    if kind in ("vector", "text", "table"):
         return {
             "none": IdentityView(),
             "weak": VectorView(cfg, feature_scale),

@@ -47,7 +47,7 @@ def prepare_data(
     y_true = torch.as_tensor(data.y_true, dtype=torch.long) if data.y_true is not None else y.clone()
     if not cfg.data.unlabeled_includes_labeled and data.y_true is None:
         y_true = torch.full_like(y, -1)
-    scale = X.std(dim=0) if data.kind == "vector" else None
+    scale = X.std(dim=0) if X.ndim == 2 else None
     has_test = data.X_test is not None
     views = make_views(data.kind, cfg.augment, scale)
     if cfg.train.compile and device.type == "cuda":

@@ -20,6 +20,7 @@ from semisup.algorithms.base import Algorithm, StepContext
 from semisup.config import RunConfig
 from semisup.data.batch import Batch
 from semisup.data.dataset import DataError, SSLDataset
+from semisup.data.kinds import describe
 from semisup.engine.callbacks import Callback
 from semisup.engine.checkpoint import CKPT_NAME, load_checkpoint, save_checkpoint
 from semisup.engine.ema import EMA
@@ -72,6 +73,9 @@ class Trainer:
         fabric.seed_everything(cfg.seed, verbose=False)
         self.tensors = prepare_data(data, cfg, device, pool_all=algo_cls.self_supervised)
         model = build_model(cfg, data, net)
+        if self.rank == 0 and cfg.train.progress:
+            steps = f"{cfg.train.steps:,} steps"
+            print(f"{cfg.algorithm} on {describe(data)}; net {cfg.net}, {steps}", flush=True)
         self.init_report: InitReport | None = None
         if cfg.train.init:
             self.init_report = load_init(model, cfg.train.init, data.num_classes, cfg.train.init_head_layers)
@@ -334,6 +338,7 @@ def fit(
     from semisup.data.load import load_dataset
 
     data = (load_dataset(cfg.data, cfg.seed) if data is None else data).validate()
+    cfg.data.kind = data.kind  # the resolved kind is saved in config.yaml
     check = None
     if cfg.train.check_ssl and not resume:  # semisup.check: warns when SSL is unlikely to help
         from semisup.check import ssl_check

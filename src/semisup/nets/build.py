@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from semisup.registry import NETS
 
-KINDS = ("image", "vector")
+KINDS = ("image", "signal", "table", "vector", "text")  # as semisup.data.dataset.KINDS
+DEFAULT_NETS = {"image": "cnn", "signal": "cnn1d", "table": "mlp", "vector": "mlp", "text": "mlp"}
 
 
 def resolve_config(cls: type, cfg: Any) -> Any:
@@ -52,14 +53,16 @@ def build_net(name: str, input_shape: tuple[int, ...], num_classes: int, cfg: An
 
 
 def default_net_name(kind: str) -> str:
-    """``"cnn"`` for ``"image"`` inputs ``(C, H, W)``, ``"mlp"`` for ``"vector"`` inputs ``(D,)``."""
+    """The net for a data kind: ``cnn`` for images ``(C, H, W)``, ``cnn1d`` for signals ``(C, L)``,
+    ``mlp`` for tables, vectors and text embeddings ``(D,)``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return {"image": "cnn", "vector": "mlp"}[kind]
+    return DEFAULT_NETS[kind]
 
 
 class Standardize(nn.Module):
-    """``(x - mean) / std`` with per-channel ``(1, C, 1, 1)`` or per-feature ``(1, D)`` buffers.
+    """``(x - mean) / std`` with per-channel ``(1, C, 1, 1)`` (images), ``(1, C, 1)`` (signals) or
+    per-feature ``(1, D)`` buffers.
 
     The statistics are buffers, so they are saved in ``state_dict`` with the net they feed.
     """
@@ -75,18 +78,18 @@ class Standardize(nn.Module):
 
     @classmethod
     def from_data(cls, X: Tensor, kind: str) -> Standardize:
-        """Statistics of ``X``: ``(N, C, H, W)`` per channel for ``"image"``, ``(N, D)`` per feature for
-        ``"vector"``. ``std`` is ``torch.std`` (unbiased), clamped at 1e-6 so a constant feature maps to 0
-        instead of dividing by zero."""
-        ndim = {"image": 4, "vector": 2}.get(kind)
-        if ndim is None:
+        """Statistics of ``X``: ``(N, C, H, W)`` per channel for ``"image"``, ``(N, C, L)`` per channel
+        for ``"signal"``, ``(N, D)`` per feature for the flat kinds. ``std`` is ``torch.std`` (unbiased),
+        clamped at 1e-6 so a constant feature maps to 0 instead of dividing by zero."""
+        if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        ndim = {"image": 4, "signal": 3}.get(kind, 2)
         if X.ndim != ndim:
             raise ValueError(f"{kind} data must be {ndim}-D (N, ...), got shape {tuple(X.shape)}")
         if X.shape[0] < 2:
             raise ValueError(f"need at least 2 samples to estimate a std, got {X.shape[0]}")
         X = X if X.is_floating_point() else X.float()
-        dims = (0, 2, 3) if kind == "image" else (0,)
+        dims = {"image": (0, 2, 3), "signal": (0, 2)}.get(kind, (0,))
         mean = X.mean(dim=dims, keepdim=True)
         std = X.std(dim=dims, keepdim=True).clamp_min(1e-6)
         return cls(mean, std)
@@ -94,7 +97,9 @@ class Standardize(nn.Module):
     @classmethod
     def identity(cls, input_shape: tuple[int, ...], kind: str) -> Standardize:
         """Mean 0, std 1 buffers of the right shape: a placeholder to ``load_state_dict`` into."""
-        shape = (1, input_shape[0], 1, 1) if kind == "image" else (1, *input_shape)
+        shape = {"image": (1, input_shape[0], 1, 1), "signal": (1, input_shape[0], 1)}.get(
+            kind, (1, *input_shape)
+        )
         return cls(torch.zeros(shape), torch.ones(shape))
 
     def forward(self, x: Tensor) -> Tensor:
