@@ -1,6 +1,8 @@
 """The kNN graph: symmetric, nonnegative, zero diagonal, weights equal to the documented formula."""
 
 import importlib.util
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -90,3 +92,61 @@ def test_faiss_graph_close_to_exact():
     assert (abs(approx - approx.T)).max() < 1e-12 and np.all(approx.diagonal() == 0)
     recall = (exact.multiply(approx) > 0).nnz / exact.nnz
     assert recall > 0.95
+
+
+@pytest.fixture
+def no_ann(monkeypatch):
+    """Simulate a platform without the faiss wheel (and without pynndescent): their imports fail."""
+    from semisup.classic import graph
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` raises ImportError
+    monkeypatch.setitem(sys.modules, "pynndescent", None)
+    monkeypatch.setattr(graph, "_warned_fallback", False)
+    monkeypatch.setattr(graph, "APPROXIMATE_MIN_SAMPLES", 100)  # "large" from 100 points on
+    return graph
+
+
+def test_missing_faiss_warns_once_loudly_and_falls_back_to_the_exact_graph(no_ann):
+    from semisup.classic import LabelSpreading, SlowNeighbourSearchWarning
+
+    assert no_ann.ann_backend() is None
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4))
+    y = np.full(150, -1)
+    y[:5], y[-5:] = 0, 1
+    with pytest.warns(SlowNeighbourSearchWarning, match=r"150 points.*EXACT.*pip install faiss-cpu") as rec:
+        fallback = LabelSpreading().fit(X, y)
+    assert rec[0].filename == __file__  # points at the user's fit call
+    assert "16 minutes instead of 39 s" in str(rec[0].message)
+    exact = LabelSpreading(approximate=False).fit(X, y)
+    assert (fallback.graph_ != exact.graph_).nnz == 0
+    with warnings.catch_warnings():  # once per process: the second large fit is silent
+        warnings.simplefilter("error", SlowNeighbourSearchWarning)
+        build_knn_graph(X, 10, approximate=True)
+
+
+def test_no_fallback_warning_below_the_approximate_size_or_when_asked_for_exact(no_ann):
+    X = np.random.default_rng(0).normal(size=(99, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_knn_graph(X, 5)  # 99 < 100: exact by choice
+        build_knn_graph(np.r_[X, X[:1] + 1], 5, approximate=False)
+    assert no_ann._warned_fallback is False
+
+
+@pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss-cpu not installed")
+def test_faiss_is_a_default_dependency_and_is_used(monkeypatch):
+    from pathlib import Path
+
+    from semisup.classic import graph
+
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()  # no tomllib on Python 3.10
+    deps = text.split("\ndependencies = [", 1)[1].split("]", 1)[0]
+    assert '"faiss-cpu>=' in deps
+    assert graph.ann_backend() == "faiss"
+    monkeypatch.setattr(graph, "APPROXIMATE_MIN_SAMPLES", 100)
+    monkeypatch.setattr(graph, "_warned_fallback", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", graph.SlowNeighbourSearchWarning)
+        _, _, nn = graph.knn_search(np.random.default_rng(0).normal(size=(300, 4)), 5)
+    assert nn is None  # the approximate path ran

@@ -219,7 +219,7 @@ def test_csv_numeric_labels_with_blanks(tmp_path):
     path = write_csv(tmp_path, "a,label,b\n1,0,2\n3,,4\n5,2,6\n7,-1,8\n9.5,1,1e-3\n")
     d = load_dataset(cfg(path), seed=0)
     check_types(d)
-    assert d.X.shape == (5, 2) and d.kind == "vector" and d.X_test is None
+    assert d.X.shape == (5, 2) and d.kind == "table" and d.X_test is None and d.columns == ["a", "b"]
     assert d.y.tolist() == [0, -1, 2, -1, 1] and d.classes == ["0", "1", "2"]
     np.testing.assert_allclose(d.X[4], [9.5, 1e-3], rtol=1e-6)
 
@@ -230,10 +230,13 @@ def test_csv_string_labels(tmp_path):
     assert d.classes == ["ham", "spam"] and d.y.tolist() == [1, 0, -1, 1]
 
 
-@pytest.mark.parametrize("cell", ["nan", "inf", ""])
-def test_csv_nan_inf_or_blank_feature(tmp_path, cell):
-    path = write_csv(tmp_path, f"a,label\n1,0\n{cell},1\n3,1\n")
-    with pytest.raises(DataError, match=r"rows hold NaN or inf \(first rows: \[1\]\); impute or drop"):
+@pytest.mark.parametrize("cell", ["nan", "NA", ""])
+def test_csv_nan_or_blank_feature_is_a_missing_value(tmp_path, cell):
+    # A table's missing cells are imputed inside the model (tests/test_table_kind.py); inf is refused.
+    d = load_dataset(cfg(write_csv(tmp_path, f"a,label\n1,0\n{cell},1\n3,1\n")), seed=0)
+    assert d.kind == "table" and np.isnan(d.X[1, 0])
+    path = write_csv(tmp_path, "a,label\n1,0\ninf,1\n3,1\n")
+    with pytest.raises(DataError, match=r"rows hold inf \(first rows: \[1\]\); impute or drop"):
         load_dataset(cfg(path), seed=0)
 
 
@@ -245,10 +248,9 @@ def test_csv_missing_label_column(tmp_path):
         load_csv(path)
 
 
-def test_csv_non_numeric_feature(tmp_path):
-    path = write_csv(tmp_path, "id,a,label\nx1,1,0\nx2,2,1\n")
-    with pytest.raises(DataError, match=r"column 'id' is not numeric \(line 2: 'x1'\); drop that column"):
-        load_csv(path)
+def test_csv_non_numeric_feature_is_categorical(tmp_path):
+    d = load_csv(write_csv(tmp_path, "id,a,label\nx2,1,0\nx1,2,1\n"))
+    assert d.categories == {"id": ["x1", "x2"]} and d.X[:, 0].tolist() == [1.0, 0.0]
 
 
 # ---- image folders -----------------------------------------------------------------------------

@@ -94,5 +94,5 @@ def test_training_uses_known_classes_only(tmp_path):
     res = semisup.fit(cfg, tmp_path / "run")
     assert res.summary["n_labeled"] == 12 and res.summary["n_unlabeled"] == 500
     pred = semisup.load(tmp_path / "run")
-    assert pred.classes_.tolist() == ["0", "1", "2", "3", "4", "5"]
+    assert pred.classes_.tolist() == [0, 1, 2, 3, 4, 5]  # integer class names come back as ints
     assert pred.predict_proba(np.zeros((2, 1, 8, 8), np.float32)).shape == (2, 6)

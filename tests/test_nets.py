@@ -6,8 +6,19 @@ import pytest
 import torch
 from torch import nn
 
-from semisup.nets import CNN, MLP, Standardize, WideResNet, build_net, check_user_net, with_standardize
+from semisup.nets import (
+    CNN,
+    MLP,
+    CNN1d,
+    ResNet1d,
+    Standardize,
+    WideResNet,
+    build_net,
+    check_user_net,
+    with_standardize,
+)
 from semisup.nets.build import default_net_name
+from semisup.nets.table_mlp import TableMLP
 from semisup.registry import NETS, UnknownNameError
 
 # Per registered net: an input shape and a small config with dropout (a new net must add itself here).
@@ -15,6 +26,9 @@ CASES = {
     "mlp": ((64,), MLP.Config(hidden=(32, 16), dropout=0.2)),
     "cnn": ((1, 8, 8), CNN.Config(width=8, dropout=0.2)),
     "wrn28_2": ((3, 16, 16), WideResNet.Config(depth=10, widen_factor=1, dropout=0.2)),
+    "cnn1d": ((2, 40), CNN1d.Config(width=8, dropout=0.2, max_length=16)),
+    "resnet1d": ((3, 20), ResNet1d.Config(width=4, dropout=0.2)),
+    "table_mlp": ((12,), TableMLP.Config(hidden=(32, 16), dropout=0.2)),
 }
 
 
@@ -79,6 +93,9 @@ def test_cnn_image_sizes(shape: tuple[int, ...]) -> None:
         ("cnn", (64,), "'mlp'"),
         ("cnn", (8, 8), r"\(C, H, W\)"),
         ("wrn28_2", (2, 3, 32, 32), r"\(C, H, W\)"),
+        ("cnn1d", (1, 8, 8), "'cnn' for images"),
+        ("cnn1d", (64,), "'mlp'"),
+        ("resnet1d", (0, 64), r"\(C, L\)"),
     ],
 )
 def test_wrong_shapes_fail_clearly(name: str, shape: tuple[int, ...], match: str) -> None:
@@ -96,6 +113,44 @@ def test_channels_last_matches_contiguous(name: str) -> None:
         expected = net(x)
         got = net(x.contiguous(memory_format=torch.channels_last))
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("length", [1, 5, 24, 150, 1500])
+@pytest.mark.parametrize("name", ["cnn1d", "resnet1d"])
+def test_signal_nets_any_length(name: str, length: int) -> None:
+    cfg = CNN1d.Config(width=4) if name == "cnn1d" else ResNet1d.Config(width=2)
+    net = build_net(name, (3, length), 4, cfg).eval()
+    with torch.no_grad():
+        assert net(torch.randn(2, 3, length)).shape == (2, 4)
+
+
+def test_cnn1d_pools_long_series_to_max_length() -> None:
+    pools = [m for m in CNN1d((1, 1500), 2).body if isinstance(m, nn.AvgPool1d)]
+    assert len(pools) == 1 and pools[0].kernel_size == (6,)  # ceil(1500 / 256): 250 steps
+    assert not any(isinstance(m, nn.AvgPool1d) for m in CNN1d((1, 256), 2).body)
+    unpooled = CNN1d((1, 1500), 2, CNN1d.Config(max_length=None))
+    assert not any(isinstance(m, nn.AvgPool1d) for m in unpooled.body)
+    with pytest.raises(ValueError, match="kernel_size"):
+        CNN1d((1, 64), 2, CNN1d.Config(kernel_size=4))
+
+
+def test_resnet1d_is_wang_et_al() -> None:
+    net = ResNet1d((1, 50), 2)  # the paper's widths 64, 128, 128 and kernels 8, 5, 3
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv1d)]
+    assert [m.kernel_size[0] for m in convs if m.kernel_size[0] > 1] == [8, 5, 3] * 3
+    assert [m.out_channels for m in convs if m.kernel_size[0] == 8] == [64, 128, 128]
+    assert net.feature_dim == 128 and net.classifier.in_features == 128
+    x = torch.arange(50.0).view(1, 1, 50)  # "same" padding keeps the length, also for the even kernel
+    assert net.body[0].body[:2](x).shape == (1, 64, 50)
+
+
+def test_standardize_signal_statistics() -> None:
+    scale, shift = torch.tensor([1.0, 4.0]).view(1, 2, 1), torch.tensor([0.0, -3.0]).view(1, 2, 1)
+    X = torch.randn(30, 2, 40) * scale + shift
+    s = Standardize.from_data(X, "signal")
+    assert s.mean.shape == s.std.shape == (1, 2, 1)
+    torch.testing.assert_close(s.std.flatten(), torch.stack([X[:, c].std() for c in range(2)]))
+    torch.testing.assert_close(s(X).mean((0, 2)), torch.zeros(2), rtol=0, atol=1e-5)
 
 
 def test_standardize_image_and_vector_statistics() -> None:

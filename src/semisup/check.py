@@ -116,6 +116,8 @@ def _fold_data(data: SSLDataset, held: np.ndarray) -> SSLDataset:
         y_test=data.y[held],
         y_true=None if data.y_true is None else data.y_true[keep],
         name=f"{data.name} (check fold)",
+        columns=data.columns,
+        categories=data.categories,
     )
 
 

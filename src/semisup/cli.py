@@ -28,6 +28,8 @@ def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
         flags.append(f"data.labels_per_class={args.labels_per_class}")
     if args.label_fraction is not None:
         flags += [f"data.label_fraction={args.label_fraction}", "data.labels_per_class=null"]
+    if getattr(args, "test", None) is not None:
+        flags.append(f"data.test={args.test}")
     if args.seed is not None:
         flags.append(f"seed={args.seed}")
     if args.steps is not None:
@@ -49,11 +51,19 @@ def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> int:
     from semisup.engine.trainer import fit, resume
 
-    if args.resume:
+    d = None if args.resume else _train_dict(args)
+    if d is not None and _algorithm_name(d) == "auto":
+        from semisup.auto import auto_fit
+
+        data_name = str(d.get("data", {}).get("name", "digits")).replace("/", "_")
+        seed = d.get("seed", 0)
+        result = auto_fit(d, args.out or f"runs/{data_name}-auto-seed{seed}")
+    elif args.resume:
         result = resume(args.resume)
     else:
-        cfg = RunConfig.from_dict(_train_dict(args))
-        out = args.out or f"runs/{cfg.data.name.replace('/', '_')}-{cfg.algorithm}-seed{cfg.seed}"
+        cfg = RunConfig.from_dict(d)
+        algo = "default" if cfg._unset["algorithm"] else cfg.algorithm  # default: chosen per data kind
+        out = args.out or f"runs/{cfg.data.name.replace('/', '_')}-{algo}-seed{cfg.seed}"
         result = fit(cfg, out)
     if result.summary and (result.run_dir is None or _is_rank_zero()):
         s = result.summary
@@ -63,7 +73,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             acc_txt = "n/a (self-supervised pretraining; fine-tune it with --init)"
         took = f"{s['train_seconds']:.1f}s"
         print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {took} -> {result.run_dir}")
+        if acc is None and "projection_head" not in s:
+            data = getattr(args, "data", None) or s["dataset"]
+            print(
+                "  no test set, so no accuracy: for an estimate pass --test FILE (a labeled file) or "
+                f"--set data.test_fraction=0.2, or run `semisup check --data {data}` with the same flags "
+                "(cross-validation on the labels); `semisup eval RUN --data FILE` scores a labeled file later"
+            )
     return 0
+
+
+def _algorithm_name(d: dict[str, Any]) -> str | None:
+    algo = d.get("algorithm")
+    return algo.get("name") if isinstance(algo, dict) else algo
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
@@ -108,33 +130,69 @@ def _is_rank_zero() -> bool:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Score a run on its own test split, or on any labeled file (``--data``): all its labeled rows (its
+    test split if it has one), read as ``semisup predict`` reads inputs, classes matched by name."""
     import numpy as np
 
-    from semisup.data.load import load_dataset
+    from semisup.data.load import load_dataset, read_labeled
     from semisup.predictor import load
 
     pred = load(args.run_dir)
-    data_cfg = pred.config.data
+    run_cfg = getattr(pred, "config", None)
+    if run_cfg is None and (Path(args.run_dir) / "config.yaml").is_file():
+        run_cfg = RunConfig.from_yaml(Path(args.run_dir) / "config.yaml")
+    classes = [str(c) for c in pred.classes_]
     if args.data:
-        data_cfg.name = args.data
-    data = load_dataset(data_cfg, pred.config.seed)
-    if data.X_test is None:
-        raise DataError(f"data set {data.name!r} has no test split to evaluate on; pass --data with one")
-    ids = pred.predict_ids(data.X_test)
-    acc = float((ids == data.y_test).mean())
-    per_class = {data.classes[c]: float((ids[data.y_test == c] == c).mean()) for c in np.unique(data.y_test)}
-    print(
-        json.dumps({"test_accuracy": acc, "n_test": int(len(ids)), "per_class_accuracy": per_class}, indent=2)
-    )
+        data_cfg = run_cfg.data if run_cfg is not None else None
+        X, y, source = read_labeled(
+            args.data,
+            classes,
+            pred.kind,
+            pred.input_shape,
+            label_column=data_cfg.label_column if data_cfg else "label",
+            text_column=data_cfg.text_column if data_cfg else None,
+            columns=getattr(pred, "columns", None),
+            categories=getattr(pred, "categories", None),
+        )
+        source = f"{args.data}: {source}"
+    else:
+        data = load_dataset(run_cfg.data, run_cfg.seed) if run_cfg is not None else None
+        if data is None or data.X_test is None:
+            raise DataError(
+                f"the run's data has no test split to evaluate on: score a labeled file with "
+                f"`semisup eval {args.run_dir} --data FILE` (every labeled row is scored), or train with "
+                "--test FILE or --set data.test_fraction=0.2"
+            )
+        X, y, source = data.X_test, data.y_test, f"the test split of {data.name}"
+    ids = pred.predict_ids(X)
+    present = np.unique(y)
+    per_class = {classes[c]: float((ids[y == c] == c).mean()) for c in present}
+    out = {
+        "test_accuracy": float((ids == y).mean()),
+        "balanced_accuracy": float(np.mean(list(per_class.values()))),
+        "n_test": int(len(ids)),
+        "per_class_accuracy": per_class,
+        "per_class_n": {classes[c]: int((y == c).sum()) for c in present},
+        "scored": source,
+    }
+    print(json.dumps(out, indent=2))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from semisup.data.inputs import read_inputs
+    import warnings
+
     from semisup.predictor import load
 
     pred = load(args.run_dir)
-    X, names = read_inputs(args.input, pred.input_shape, pred.kind, pred.config.data.label_column)
+    # Read as the run was trained: CSV columns by name, categories by value, uint8 pixels scaled, the
+    # same conversion ``load(run).predict`` applies to arrays. Warnings (extra columns, unseen
+    # categories) are printed as plain lines.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X, names = pred.read(args.input)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     proba = pred.predict_proba(X)
     out = Path(args.out)
     with out.open("w", newline="") as f:
@@ -254,6 +312,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_args(t: argparse.ArgumentParser, labels: bool, run_dir: bool = True) -> None:
     """The arguments every training command shares (train, pretrain, distill, check)."""
     t.add_argument("--data", help="built-in name (semisup list) or a .npz/.csv/image folder path")
+    t.add_argument(
+        "--test",
+        metavar="FILE",
+        help="a labeled .npz/.csv/image folder scored at each evaluation (classes matched by name); "
+        "or hold out labels with --set data.test_fraction=0.2",
+    )
     if labels:
         t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
         t.add_argument("--label-fraction", type=float, dest="label_fraction")
@@ -280,7 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model; writes a run folder")
     _run_args(t, labels=True)
-    t.add_argument("--algorithm", help="e.g. supervised, pseudo_label, pi_model, fixmatch")
+    t.add_argument(
+        "--algorithm",
+        help="e.g. supervised, pi_model, fixmatch, or auto: cross-validate supervised, classic and deep SSL "
+        "on the labels and train the winner (default fixmatch)",
+    )
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     t.set_defaults(func=cmd_train)
 
@@ -313,7 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="test accuracy of a run folder")
     e.add_argument("run_dir")
-    e.add_argument("--data", help="evaluate on another data set's test split")
+    e.add_argument(
+        "--data",
+        metavar="FILE",
+        help="score a labeled .npz/.csv/image folder (or built-in): its test split if it has one, else all "
+        "its labeled rows, classes matched by name",
+    )
     e.set_defaults(func=cmd_eval)
 
     pr = sub.add_parser("predict", help="predict inputs from a .npz, .csv or image folder")

@@ -91,8 +91,8 @@ class OptimConfig:
 class TrainConfig:
     """Length of training, evaluation, checkpoints and speed switches."""
 
-    steps: int = 2000
-    eval_every: int = 250
+    steps: int | None = None  # None: chosen from the data (semisup.engine.defaults: 1,000)
+    eval_every: int | None = None  # None: a tenth of the steps
     log_every: int = 25
     checkpoint_every: int = 500
     ema_decay: float = 0.999  # 0 disables the EMA copy; evaluation then uses the raw weights
@@ -154,6 +154,12 @@ class RunConfig:
         from semisup.registry import ALGORITHMS, NETS
 
         d = dict(d)
+        # Left unset, the algorithm and mu may still be chosen per data kind (semisup.engine.defaults).
+        algorithm_unset = "algorithm" not in d
+        data_section = d.get("data") or {}
+        mu_unset = getattr(data_section, "mu", None) is None and (
+            not isinstance(data_section, dict) or data_section.get("mu") is None
+        )
         algo = _section(d.pop("algorithm", {}), "fixmatch", "algorithm")
         net = _section(d.pop("net", {}), "auto", "net")
         top = build(cls, d, "")
@@ -163,6 +169,7 @@ class RunConfig:
             top.data.mu = ALGORITHMS.get(top.algorithm).default_mu
         if top.data.mu < 1:
             raise ConfigError(f"data.mu must be an integer >= 1, got {top.data.mu}")
+        top._unset = {"algorithm": algorithm_unset, "mu": mu_unset}
         top.net = net.pop("name")
         if top.net == "custom":  # a user's nn.Module: nothing to build from the config
             top.net_args = None

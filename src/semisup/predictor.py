@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +11,33 @@ import torch
 from torch import nn
 
 from semisup.config import RunConfig
-from semisup.data.dataset import DataError
+from semisup.data.inputs import frame_cells, match_columns, read_inputs, to_model_inputs
 from semisup.engine.checkpoint import CKPT_NAME, read_checkpoint
 from semisup.engine.evaluate import predict_logits
-from semisup.nets.build import build_net, with_standardize
+from semisup.nets.build import Standardize, build_net, encoded_shape
 from semisup.nets.heads import head_classifier
+from semisup.nets.table import TableEncoder
+
+
+def class_labels(names: list[str]) -> np.ndarray:
+    """The labels ``predict`` returns: ints when every class name is an integer written plainly ("0",
+    "7", "-2": the user's labels were integers, so ``(pred == y).mean()`` works), else the names."""
+    plain = all(isinstance(c, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", c) for c in names)
+    return np.array([int(c) for c in names], dtype=np.int64) if plain and names else np.array(names)
 
 
 class Predictor:
     """A trained classifier (the EMA weights when the run kept them).
 
+    Inputs go through ``semisup.data.inputs.to_model_inputs``, the conversion ``semisup predict`` applies
+    to files (uint8 images -> [0, 1], (N, L) signals -> (N, 1, L)); a pandas DataFrame for a table is
+    matched to the training columns by name, as a CSV is (an array's columns are taken in ``columns`` order,
+    categorical ones as codes, NaN = missing).
+
     Attributes:
-        classes_: class names, in id order. config: the run's ``RunConfig``. input_shape, kind.
+        classes_: the labels, in id order: ints for integer class names, else strings (``class_labels``).
+        config: the run's ``RunConfig``. input_shape, kind. columns, categories: a table's training
+        feature names and category values (None otherwise).
     """
 
     def __init__(
@@ -29,22 +45,38 @@ class Predictor:
     ) -> None:
         self.model = model.to(device).eval()
         self.config = config
-        self.classes_ = np.array(meta["classes"])
+        self.classes_ = class_labels(list(meta["classes"]))
         self.input_shape = tuple(meta["input_shape"])
         self.kind = meta["kind"]
+        self.columns: list[str] | None = meta.get("columns")
+        self.categories: dict[str, list[str]] | None = meta.get("categories")
+        self.label_column = config.data.label_column
+        self.text_column = config.data.text_column
         self.device = torch.device(device)
 
-    def _tensor(self, X: np.ndarray) -> torch.Tensor:
-        X = np.asarray(X, dtype=np.float32)
-        if self.kind == "image" and X.ndim == len(self.input_shape) and self.input_shape[0] == 1:
-            X = X[:, None]  # (N, H, W) grayscale images
-        if X.shape[1:] != self.input_shape:
-            raise DataError(
-                f"inputs have shape {X.shape[1:]} per example but the model was trained on {self.input_shape}"
-            )
-        if not np.isfinite(X).all():
-            raise DataError("inputs hold NaN or inf; impute or drop those rows first")
-        return torch.from_numpy(X).to(self.device)
+    def inputs(self, X: Any) -> np.ndarray:
+        """``X`` as the model takes it: float32 (N, *input_shape) (see ``to_model_inputs``)."""
+        if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # a DataFrame: columns matched by name
+            header, cells = frame_cells(X)
+            X = match_columns(header, cells, self.columns, self.categories, self.label_column, "DataFrame")
+        return to_model_inputs(X, self.input_shape, self.kind)
+
+    def read(self, path: str | Path) -> tuple[np.ndarray, list[str]]:
+        """The inputs in a .npz, .csv or image folder and a name per row, as ``semisup predict`` reads
+        them (CSV columns matched by name; a text run embeds the CSV's text column, cached)."""
+        text_column = getattr(self, "text_column", None)
+        if self.kind == "text" and text_column and Path(path).suffix.lower() == ".csv":
+            from semisup.text import embed_texts, read_texts
+
+            texts, _ = read_texts(path, text_column)
+            X, _ = embed_texts(texts)
+            return self.inputs(X), [str(i) for i in range(len(texts))]
+        return read_inputs(
+            path, self.input_shape, self.kind, self.label_column, self.columns, self.categories
+        )
+
+    def _tensor(self, X: Any) -> torch.Tensor:
+        return torch.from_numpy(self.inputs(X)).to(self.device)
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """(N, C) class probabilities for raw inputs (N, *input_shape)."""
@@ -52,7 +84,7 @@ class Predictor:
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """(N,) predicted class names (the training data's class names, e.g. '0'..'9')."""
+        """(N,) predicted labels, of the type of the training labels (``classes_``)."""
         return self.classes_[self.predict_proba(X, batch_size).argmax(axis=1)]
 
     def predict_ids(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -69,6 +101,10 @@ def load(
         net: required only if the run trained a user-supplied module (``net: custom``): an untrained
             instance of the same architecture.
     """
+    from semisup.auto.run import CLASSIC_META, load_classic  # imports this module: here, not at the top
+
+    if (Path(run_dir) / CLASSIC_META).is_file():  # `--algorithm auto` chose a classic method
+        return load_classic(run_dir)  # type: ignore[return-value]  (same predict API)
     path = Path(run_dir) / "checkpoints" / CKPT_NAME
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a finished run folder: {path} is missing")
@@ -80,18 +116,23 @@ def load(
             f"{run_dir} is a self-supervised pretraining run ({cfg.algorithm}): it has no classifier. "
             f"Fine-tune it first: semisup train --init {run_dir} ..."
         )
-    if cfg.net == "custom":
-        if net is None:
-            raise ValueError(f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())")
-    else:
-        net = build_net(cfg.net, tuple(meta["input_shape"]), len(meta["classes"]), cfg.net_args)
-    if "classifier_head" in meta:  # fine-tuned from the middle of a SimCLRv2 projection head
-        net.classifier = head_classifier(meta["classifier_head"], len(meta["classes"]))
-    model = with_standardize(net, torch.zeros((2, *meta["input_shape"])), meta["kind"])
     if use_ema and "ema" in ckpt:  # the EMA wrapper keeps the model under ``module.``
         state = {_strip(k[len("module.") :]): v for k, v in ckpt["ema"].items() if k.startswith("module.")}
     else:
         state = {_strip(k): v for k, v in ckpt["model"].items()}
+    input_shape, kind = tuple(meta["input_shape"]), meta["kind"]
+    # The preprocessing in front of the net: its buffers are in the state (a table's also fix its width).
+    encoder = (
+        TableEncoder.from_state(state, "0.") if kind == "table" else Standardize.identity(input_shape, kind)
+    )
+    if cfg.net == "custom":
+        if net is None:
+            raise ValueError(f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())")
+    else:
+        net = build_net(cfg.net, encoded_shape(encoder, input_shape), len(meta["classes"]), cfg.net_args)
+    if "classifier_head" in meta:  # fine-tuned from the middle of a SimCLRv2 projection head
+        net.classifier = head_classifier(meta["classifier_head"], len(meta["classes"]))
+    model = nn.Sequential(encoder, net)
     model.load_state_dict(state)
     return Predictor(model, cfg, meta, device)
 

@@ -144,3 +144,35 @@ def embed_file(
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **arrays)
     return EmbedResult(len(texts), X.shape[1], int((arrays["y"] >= 0).sum()), cached)
+
+
+def load_text_csv(
+    path: str | Path, text_column: str, label_column: str = "label", model: str | None = None
+) -> Any:
+    """A ``.csv`` with a text column as a ``text``-kind ``SSLDataset``: the texts embedded once with the
+    sentence model (cached, see ``embed_texts``), labels from ``label_column`` (blank or -1 = unlabeled;
+    a file without that column is all unlabeled and cannot train: ``validate`` says so).
+
+    Raises:
+        DataError: the file or a named column is missing (the message lists the columns).
+    """
+    from semisup.data.dataset import SSLDataset
+
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    header = [h.strip() for h in header]
+    if text_column not in header:
+        raise DataError(
+            f"{path} has no text column {text_column!r}; its columns are {header}. Pass "
+            "--set data.text_column=NAME with one of them"
+        )
+    if label_column not in header:
+        raise DataError(
+            f"{path} has no label column {label_column!r}; its columns are {header}. Pass "
+            "--set data.label_column=NAME (blank cells = unlabeled)"
+        )
+    texts, raw = read_texts(path, text_column, label_column)
+    X, _ = embed_texts(texts, model)
+    (y,), classes = _encode_labels(raw)
+    return SSLDataset(X=X, y=y, classes=classes, kind="text", name=path.stem)

@@ -5,11 +5,17 @@
 
 from semisup.classic._validation import HasMethods, Interval, InvalidParameterError, validate_params
 from semisup.classic.deep import DeepSSLClassifier, FixMatchClassifier, MeanTeacherClassifier
-from semisup.classic.graph import build_knn_graph
+from semisup.classic.graph import SlowNeighbourSearchWarning, build_knn_graph
 from semisup.classic.label_propagation import LabelPropagation, LabelSpreading, estimate_fit_memory
-from semisup.classic.self_training import PseudoLabelWarning, SelfTrainingClassifier, select_pseudo_labels
+from semisup.classic.self_training import (
+    BelowBaseWarning,
+    PseudoLabelWarning,
+    SelfTrainingClassifier,
+    select_pseudo_labels,
+)
 
 __all__ = [
+    "BelowBaseWarning",
     "DeepSSLClassifier",
     "FixMatchClassifier",
     "MeanTeacherClassifier",
@@ -20,6 +26,7 @@ __all__ = [
     "LabelSpreading",
     "PseudoLabelWarning",
     "SelfTrainingClassifier",
+    "SlowNeighbourSearchWarning",
     "build_knn_graph",
     "estimate_fit_memory",
     "select_pseudo_labels",

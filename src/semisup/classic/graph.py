@@ -19,9 +19,13 @@ endpoint lists the other (``W = max(W, W.T)``); ``"mean"`` halves one-way edges 
 
 Neighbour search: exact through ``sklearn.neighbors.NearestNeighbors(algorithm="auto")``, or approximate
 through faiss (an IVF self-join: faiss k-means cells, then one matrix product per cell, see
-:mod:`semisup.classic.ann`) or pynndescent when one of them is importable (optional: ``pip install
-semisup[graph]`` installs faiss-cpu). ``approximate="auto"`` uses them from
-``APPROXIMATE_MIN_SAMPLES`` points on; ``approximate=True`` asks for them and warns when falling back.
+:mod:`semisup.classic.ann`) or pynndescent when one of them imports. faiss-cpu is a default dependency of
+semisup (``pip install -e .`` installs it). ``approximate="auto"`` uses them from
+``APPROXIMATE_MIN_SAMPLES`` points on; ``approximate=True`` asks for them at any size. When neither
+imports (a platform without the faiss wheel, a broken install) a fit that wanted them falls back to the
+exact search with a :class:`SlowNeighbourSearchWarning`, once per process: the exact search was 0.9x
+scikit-learn's time at 200,000 points instead of 27.8x faster, and ran over 16 minutes at 1,000,000 points
+instead of 39 s (BENCHMARKS.md).
 
 Complexity: exact search O(N^2 d) brute force (O(N log N)-ish with trees in low dimension); the IVF
 self-join O(N * 4096 * d) with its defaults; the graph holds at most ``2 N k`` edges.
@@ -36,18 +40,56 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["APPROXIMATE_MIN_SAMPLES", "ann_backend", "build_knn_graph", "gaussian_weights", "knn_search"]
+__all__ = [
+    "APPROXIMATE_MIN_SAMPLES",
+    "SlowNeighbourSearchWarning",
+    "ann_backend",
+    "build_knn_graph",
+    "gaussian_weights",
+    "knn_search",
+]
 
 #: below this many points ``approximate="auto"`` uses the exact search (it is fast enough and exact).
 APPROXIMATE_MIN_SAMPLES = 20_000
 
+_warned_fallback = False  # the missing-faiss warning is given once per process
+
+
+class SlowNeighbourSearchWarning(UserWarning):
+    """A fit that needs the approximate neighbour search found neither faiss nor pynndescent and took
+    the exact search (much slower from tens of thousands of points on)."""
+
+
+def _imports(name: str) -> bool:
+    """Whether ``import name`` works (a module found but failing to load counts as missing)."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
 
 def ann_backend() -> str | None:
-    """``"faiss"`` or ``"pynndescent"`` if importable (in that order of preference), else ``None``."""
+    """``"faiss"`` or ``"pynndescent"`` if it imports (in that order of preference), else ``None``."""
     for name in ("faiss", "pynndescent"):
-        if importlib.util.find_spec(name) is not None:
+        if importlib.util.find_spec(name) is not None and _imports(name):
             return name
     return None
+
+
+def _warn_exact_fallback(n: int) -> None:
+    global _warned_fallback
+    if _warned_fallback:
+        return
+    _warned_fallback = True
+    warnings.warn(
+        f"faiss is not importable (nor pynndescent): the kNN graph of these {n:,} points takes the EXACT "
+        "neighbour search, which is far slower at this size (at 200,000 points 28x slower than with "
+        "faiss; 1,000,000 points ran over 16 minutes instead of 39 s). faiss-cpu is a dependency of "
+        "semisup: `pip install faiss-cpu` (or pass approximate=False to silence this). Warned once.",
+        SlowNeighbourSearchWarning,
+        stacklevel=5,  # LabelSpreading.fit's caller
+    )
 
 
 def _faiss_knn(X: np.ndarray, k: int, n_jobs: int | None, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -104,15 +146,17 @@ def knn_search(
         ``None``.
     """
     n = X.shape[0]
-    backend = ann_backend() if not sp.issparse(X) else None
     use_ann = approximate is True or (approximate == "auto" and n >= APPROXIMATE_MIN_SAMPLES)
-    if use_ann and backend is None and approximate is True:
+    backend = ann_backend() if use_ann and not sp.issparse(X) else None
+    if use_ann and backend is None and sp.issparse(X) and approximate is True:
         warnings.warn(
-            "approximate=True but neither faiss-cpu nor pynndescent is importable (or X is sparse); "
-            "using the exact scikit-learn search. `pip install faiss-cpu` for the fast path.",
+            "approximate=True but X is sparse: the approximate search needs dense input; "
+            "using the exact scikit-learn search.",
             UserWarning,
             stacklevel=3,
         )
+    elif use_ann and backend is None:
+        _warn_exact_fallback(n)
     if use_ann and backend == "faiss":
         dist, ind = _faiss_knn(X, n_neighbors, n_jobs, random_state)
         return dist, ind, None

@@ -242,8 +242,9 @@ class LabelSpreading(_BaseGraphLabeler):
         max_iter (int, default=1000): most iterations.
         tol (float >= 0, default=1e-3): stop when no row of ``F`` changes by more than ``tol`` relative
             to its mass (L1).
-        approximate ("auto" or bool, default="auto"): approximate neighbours (faiss / pynndescent when
-            importable) from 20,000 points on.
+        approximate ("auto" or bool, default="auto"): approximate neighbours (faiss, a default
+            dependency, or pynndescent) from 20,000 points on; without either a
+            ``SlowNeighbourSearchWarning`` says so once and the exact search runs.
         n_jobs (int or None, default=None): threads for the neighbour search.
         max_memory (int or None, default=4 GiB): refuse to fit when the estimated peak exceeds this many
             bytes; ``None`` disables the check.

@@ -79,7 +79,8 @@ class SSLDataset:
 
     def validate(self) -> SSLDataset:
         """Check shapes, values and labels; raise ``DataError`` naming the problem and the fix."""
-        validate_arrays(self.X, self.y, self.num_classes, what="training data")
+        nan_ok = self.kind == "table"  # missing table cells: imputed inside the model (TableEncoder)
+        validate_arrays(self.X, self.y, self.num_classes, what="training data", allow_nan=nan_ok)
         if self.kind not in KINDS:
             raise DataError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
         ndim = {"image": 4, "signal": 3}.get(self.kind, 2)
@@ -90,7 +91,12 @@ class SSLDataset:
             raise DataError("give both X_test and y_test, or neither")
         if self.X_test is not None:
             validate_arrays(
-                self.X_test, self.y_test, self.num_classes, what="test data", allow_unlabeled=False
+                self.X_test,
+                self.y_test,
+                self.num_classes,
+                what="test data",
+                allow_unlabeled=False,
+                allow_nan=nan_ok,
             )
             if self.X_test.shape[1:] != self.X.shape[1:]:
                 raise DataError(
@@ -113,9 +119,15 @@ class SSLDataset:
 
 
 def validate_arrays(
-    X: np.ndarray, y: np.ndarray | None, num_classes: int, what: str, allow_unlabeled: bool = True
+    X: np.ndarray,
+    y: np.ndarray | None,
+    num_classes: int,
+    what: str,
+    allow_unlabeled: bool = True,
+    allow_nan: bool = False,
 ) -> None:
-    """Length match, finite inputs, labels in {-1, 0..C-1}."""
+    """Length match, finite inputs (NaN allowed with ``allow_nan``: missing table cells), labels in
+    {-1, 0..C-1}."""
     if y is not None and len(X) != len(y):
         raise DataError(
             f"{what}: X has {len(X)} rows but y has {len(y)} labels; they must have the same length"
@@ -124,11 +136,13 @@ def validate_arrays(
         raise DataError(f"{what} is empty")
     if not np.issubdtype(X.dtype, np.number):
         raise DataError(f"{what}: inputs must be numbers, got dtype {X.dtype}")
-    bad = ~np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+    flat = X.reshape(len(X), -1)
+    bad = ~(np.isfinite(flat) | (np.isnan(flat) if allow_nan else False)).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
+        held = "inf" if allow_nan else "NaN or inf"
         raise DataError(
-            f"{what}: {int(bad.sum())} rows hold NaN or inf (first rows: {rows}); impute or drop them first"
+            f"{what}: {int(bad.sum())} rows hold {held} (first rows: {rows}); impute or drop them first"
         )
     if y is None:
         return

@@ -7,14 +7,15 @@ the full check to ``SSLDataset.validate`` (``load_dataset`` calls it). Problems 
 
 from __future__ import annotations
 
-import csv
 import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from semisup.data.columns import encode_table, read_rows
 from semisup.data.dataset import UNLABELED, DataError, SSLDataset
+from semisup.data.kinds import check_image_range, infer_array_kind
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _UNLABELED_TOKENS = ("", "-1")
@@ -26,8 +27,18 @@ def _default_classes(*ys: np.ndarray | None) -> list[str]:
     return [str(i) for i in range(top + 1)]
 
 
-def _encode_labels(*columns: np.ndarray) -> tuple[list[np.ndarray], list[str]]:
-    """Text labels ("" or "-1" = unlabeled) -> int64 ids. Integers stay ids; other text -> sorted names."""
+def _encode_labels(
+    *columns: np.ndarray, classes: list[str] | None = None
+) -> tuple[list[np.ndarray], list[str]]:
+    """Text labels ("" or "-1" = unlabeled) -> int64 ids 0..K-1, and the K class names in id order.
+
+    Integer labels (``"3"``, ``"3.0"``) name their classes by value in numeric order, so labels 1..K
+    give exactly K classes ``"1".."K"`` (no class 0 that never occurs); other text gives the sorted names.
+    ``classes``: map onto these names instead (e.g. a test file onto the training classes).
+
+    Raises:
+        DataError: with ``classes``, a label that is not one of them.
+    """
     cols = [np.char.strip(np.asarray(c, dtype=str)) for c in columns]
     known = np.unique(np.concatenate([c[~np.isin(c, _UNLABELED_TOKENS)] for c in cols]))
     try:
@@ -35,15 +46,20 @@ def _encode_labels(*columns: np.ndarray) -> tuple[list[np.ndarray], list[str]]:
         numeric = bool(np.all(as_num == np.round(as_num)))
     except ValueError:
         numeric = False
-    if numeric:
-        ids = [
-            np.where(np.isin(c, _UNLABELED_TOKENS), "-1", c).astype(np.float64).astype(np.int64) for c in cols
-        ]
-        return ids, _default_classes(*ids)
-    classes = sorted(known.tolist())
-    lookup = {name: i for i, name in enumerate(classes)}
-    ids = [np.array([lookup.get(v, UNLABELED) for v in c], dtype=np.int64) for c in cols]
-    return ids, classes
+    if numeric:  # canonical names: "3.0" and "03" are class "3"
+        canon = {v: str(int(f)) for v, f in zip(known.tolist(), as_num.tolist(), strict=True)}
+        cols = [np.array([canon.get(v, v) for v in c.tolist()], dtype=str) for c in cols]
+        names = sorted(set(canon.values()) - {str(UNLABELED)}, key=int)  # "-1.0" is unlabeled too
+    else:
+        names = sorted(known.tolist())
+    if classes is not None:
+        extra = sorted(set(names) - set(classes))
+        if extra:
+            raise DataError(f"labels {extra[:5]} are not among the classes {classes}")
+        names = list(classes)
+    lookup = {name: i for i, name in enumerate(names)}
+    ids = [np.array([lookup.get(v, UNLABELED) for v in c.tolist()], dtype=np.int64) for c in cols]
+    return ids, names
 
 
 def _as_labels(y: np.ndarray, what: str) -> np.ndarray:
@@ -54,13 +70,20 @@ def _as_labels(y: np.ndarray, what: str) -> np.ndarray:
     )
 
 
-def _as_inputs(X: np.ndarray, what: str) -> np.ndarray:
-    """(N, D) -> float32; (N, H, W), (N, C, H, W) or (N, H, W, 1|3) -> float32 (N, C, H, W) in [0, 1]."""
+def _as_inputs(X: np.ndarray, what: str, kind: str | None = None) -> np.ndarray:
+    """float32 inputs of ``kind`` (None: ``infer_array_kind``). vector/table/text: (N, D). image: (N, H, W),
+    (N, C, H, W) or (N, H, W, 1|3) -> (N, C, H, W) in [0, 1] (uint8 divided by 255). signal: (N, L) or
+    (N, C, L) -> (N, C, L), values kept as they are (not scaled, may be negative)."""
     if X.dtype.kind not in "biuf" or X.ndim not in (2, 3, 4):
         raise DataError(
             f"{what} must be a numeric array of shape (N, D), (N, H, W) or (N, C, H, W); "
             f"got dtype {X.dtype} and shape {X.shape}"
         )
+    kind = infer_array_kind(X, what) if kind is None else kind
+    if kind == "signal":
+        if X.ndim == 4:
+            raise DataError(f"{what}: signals must be (N, L) or (N, C, L), got shape {X.shape}")
+        return (X[:, None] if X.ndim == 2 else X).astype(np.float32)
     if X.ndim == 2:
         return X.astype(np.float32)
     if X.ndim == 3:
@@ -69,27 +92,27 @@ def _as_inputs(X: np.ndarray, what: str) -> np.ndarray:
         X = X.transpose(0, 3, 1, 2)  # channels-last input
     if X.dtype == np.uint8:
         return X.astype(np.float32) / 255.0
-    X = X.astype(np.float32)
-    finite = X[np.isfinite(X)]  # NaN/inf are reported by validate, with their rows
-    if finite.size and (finite.min() < 0 or finite.max() > 1):
-        raise DataError(
-            f"{what}: image values span [{finite.min():.4g}, {finite.max():.4g}] but must be in [0, 1]; "
-            "scale them to [0, 1] (e.g. X / 255 for 0-255 pixels) or save them as uint8"
-        )
-    return X
+    return check_image_range(X.astype(np.float32), what)
 
 
 def load_npz(path: str | Path) -> SSLDataset:
     """Arrays saved with ``numpy.savez(path, X=..., y=..., [X_test=..., y_test=..., classes=...])``.
 
-    ``X`` of shape (N, D) is vector data; (N, H, W) or (N, C, H, W) is image data (uint8 pixels are
-    divided by 255; float pixels must already be in [0, 1]). ``y`` uses -1 for unlabeled.
+    ``X`` of shape (N, D) is vector data; (N, C, H, W) is image data (uint8 pixels are divided by 255;
+    float pixels must already be in [0, 1]); (N, C, L) is a signal when it has few channels for its length
+    or values outside [0, 1], else (N, H, W) grayscale images (``infer_array_kind``; ``data.kind``
+    overrides). ``y`` uses -1 for unlabeled.
     """
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays: dict[str, np.ndarray] = {k: f[k] for k in f.files}
-    except Exception as e:  # bad zip, object arrays, not an npz at all
+    except Exception as e:  # bad zip, not an npz at all, object arrays
+        if "Object arrays" in str(e):  # numpy.savez of rows with different lengths stores an object array
+            raise DataError(
+                f"{path} holds an object array (rows of different lengths?); every example must have the "
+                "same shape: pad, crop or resample series to one length and save a numeric array"
+            ) from e
         raise DataError(
             f"cannot read {path} as .npz ({e}); save it with numpy.savez(path, X=..., y=...)"
         ) from e
@@ -110,58 +133,47 @@ def load_npz(path: str | Path) -> SSLDataset:
         classes = _default_classes(y, y_test)
     if "classes" in arrays:
         classes = [str(c) for c in np.atleast_1d(arrays["classes"]).tolist()]
-    kind = "vector" if X.ndim == 2 else "image"
-    X = _as_inputs(X, f"{path}: X")
-    X_test = None if X_test is None else _as_inputs(X_test, f"{path}: X_test")
+    kind = infer_array_kind(X, f"{path}: X")
+    X = _as_inputs(X, f"{path}: X", kind)
+    X_test = None if X_test is None else _as_inputs(X_test, f"{path}: X_test", kind)
     return SSLDataset(X=X, y=y, classes=classes, kind=kind, X_test=X_test, y_test=y_test, name=path.stem)
 
 
 def load_csv(path: str | Path, label_column: str = "label") -> SSLDataset:
-    """A table with a header row: numeric feature columns and a label column (blank or -1 = unlabeled).
+    """A table with a header row and a label column (blank or -1 = unlabeled), read as kind ``table``.
 
-    Labels may be integers (kept as class ids) or names such as ``spam`` (ids follow sorted names).
-    Blank feature cells become NaN, which ``validate`` reports.
+    Numeric columns keep their numbers; a column holding other text becomes a categorical column (codes
+    0..K-1 in sorted order, names in ``categories``). Blank, NA, NaN, null, None and ? cells are missing
+    values (NaN), imputed inside the trained model. Labels may be integers (class ``"k"`` for label k,
+    only the labels that occur) or names such as ``spam`` (ids follow sorted names). ``columns`` keeps the
+    feature names, matched by name at prediction time.
     """
     path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [(n, r) for n, r in enumerate(csv.reader(f), start=1) if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise DataError(f"{path} has no data rows; it needs a header row and one row per example")
-    header = [h.strip() for h in rows[0][1]]
+    header, cells, _ = read_rows(path)
     if label_column not in header:
         raise DataError(
             f"{path} has no label column {label_column!r}; its columns are {header}. "
             "Pass --set data.label_column=NAME (or label_column=NAME) to name the column holding the labels"
         )
-    for n, r in rows[1:]:
-        if len(r) != len(header):
-            raise DataError(f"{path} line {n} has {len(r)} cells but the header has {len(header)} columns")
-    table = np.char.strip(np.array([r for _, r in rows[1:]], dtype=str))
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise DataError(f"{path}: column names must be unique (features are matched by name); {twice} repeat")
     j = header.index(label_column)
     features = [k for k in range(len(header)) if k != j]
     if not features:
         raise DataError(f"{path} has no feature columns besides {label_column!r}")
-    X = np.empty((len(table), len(features)), dtype=np.float32)
-    for out, k in enumerate(features):
-        cells = np.where(table[:, k] == "", "nan", table[:, k])
-        try:
-            X[:, out] = cells.astype(np.float64)
-        except ValueError:
-            i = next(i for i, c in enumerate(cells) if not _is_number(c))
-            raise DataError(
-                f"{path}: column {header[k]!r} is not numeric (line {rows[i + 1][0]}: {str(cells[i])!r}); "
-                "drop that column or encode it as numbers"
-            ) from None
-    (y,), classes = _encode_labels(table[:, j])
-    return SSLDataset(X=X, y=y, classes=classes, kind="vector", name=path.stem)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    columns = [header[k] for k in features]
+    X, categories = encode_table(columns, cells[:, features], what=str(path))
+    (y,), classes = _encode_labels(cells[:, j])
+    return SSLDataset(
+        X=X,
+        y=y,
+        classes=classes,
+        kind="table",
+        name=path.stem,
+        columns=columns,
+        categories=categories or None,
+    )
 
 
 def _image_files(pairs: list[tuple[Path, int]]) -> tuple[list[Path], list[int]]:

@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -226,17 +226,40 @@ class VectorView:
         return f"VectorView(strong={self.strong}, cfg={self.cfg})"
 
 
-def make_views(kind: str, cfg: AugmentConfig, feature_scale: Tensor | None = None) -> dict[str, View]:
+def make_views(
+    kind: str,
+    cfg: AugmentConfig,
+    feature_scale: Tensor | None = None,
+    train_X: Tensor | None = None,
+    categorical: Sequence[int] = (),
+) -> dict[str, View]:
     """The ``"none"``, ``"weak"`` and ``"strong"`` views for ``kind`` (one of ``KINDS``).
 
-    ``feature_scale`` ((D,) per-feature std) is used by the flat kinds only (table, vector, text).
+    ``feature_scale`` ((D,) per-feature std) is used by the vector and text kinds. Tables need
+    ``train_X`` ((N, D) training rows, NaN = missing: SCARF draws from its columns' marginals) and the
+    indices of their ``categorical`` columns; see ``semisup.data.table_views``.
 
     Raises:
-        ValueError: unknown ``kind`` or a config value out of range.
+        ValueError: unknown ``kind``, a config value out of range, or a table without ``train_X``.
     """
     if kind == "image":
         return {"none": IdentityView(), "weak": ImageView(cfg), "strong": ImageView(cfg, strong=True)}
-    if kind in ("vector", "text", "table"):
+    if kind == "signal":  # (N, C, L): edge shift + amplitude, 1-D RandAugment (semisup.data.signal_views)
+        from semisup.data.signal_views import SignalView
+
+        return {"none": IdentityView(), "weak": SignalView(cfg), "strong": SignalView(cfg, strong=True)}
+    if kind == "table":  # (N, D), NaN = missing: noise on numeric columns, SCARF (semisup.data.table_views)
+        from semisup.data.table_views import TableView
+
+        if train_X is None:
+            raise ValueError("table views need the training rows: make_views('table', cfg, train_X=X)")
+        _check(cfg)
+        return {
+            "none": IdentityView(),
+            "weak": TableView(cfg, train_X, categorical),
+            "strong": TableView(cfg, train_X, categorical, strong=True),
+        }
+    if kind in ("vector", "text"):
         return {
             "none": IdentityView(),
             "weak": VectorView(cfg, feature_scale),

@@ -8,9 +8,10 @@ import torch
 from torch import Tensor, nn
 
 from semisup.config import RunConfig
+from semisup.data.columns import categorical_columns
 from semisup.data.dataset import SSLDataset
 from semisup.data.views import View, make_views
-from semisup.nets.build import build_net, check_user_net, default_net_name, with_standardize
+from semisup.nets.build import build_net, check_user_net, default_net_name, encoded_shape, input_encoder
 from semisup.registry import NETS
 
 
@@ -44,12 +45,17 @@ def prepare_data(
     y = torch.as_tensor(data.y, dtype=torch.long)
     lab = y >= 0
     pool = torch.ones_like(lab) if cfg.data.unlabeled_includes_labeled or pool_all else ~lab
-    y_true = torch.as_tensor(data.y_true, dtype=torch.long) if data.y_true is not None else y.clone()
-    if not cfg.data.unlabeled_includes_labeled and data.y_true is None:
-        y_true = torch.full_like(y, -1)
+    # train/pseudo_acc scores pseudo-labels of unlabeled examples whose true label is really known
+    # (built-ins, labels hidden by labels_per_class/label_fraction): -1 for the labeled examples (their
+    # own labels would read 1.000) and all over a user's file that came with -1 labels, where
+    # pseudo_acc is then not logged at all.
+    unknown = torch.full_like(y, -1)
+    y_true = torch.as_tensor(data.y_true, dtype=torch.long) if data.y_true is not None else unknown
+    y_true = torch.where(lab, unknown, y_true)
     scale = X.std(dim=0) if X.ndim == 2 else None
     has_test = data.X_test is not None
-    views = make_views(data.kind, cfg.augment, scale)
+    categorical = categorical_columns(data.columns, data.categories)
+    views = make_views(data.kind, cfg.augment, scale, X, sorted(categorical))
     if cfg.train.compile and device.type == "cuda":
         # The GPU views are sync-free with static shapes: compiled, each is a few fused kernels.
         views = {name: torch.compile(v, fullgraph=True, dynamic=False) for name, v in views.items()}
@@ -76,11 +82,14 @@ def resolve_net(cfg: RunConfig, data: SSLDataset) -> None:
 def build_model(cfg: RunConfig, data: SSLDataset, net: nn.Module | None = None) -> nn.Module:
     """The net with input standardisation in front, so the model takes raw inputs (N, *input_shape)."""
     resolve_net(cfg, data)
+    X = torch.as_tensor(data.X, dtype=torch.float32)
+    encoder = input_encoder(X, data.kind, categorical_columns(data.columns, data.categories))
+    shape = encoded_shape(encoder, data.input_shape)  # tables: one-hot categories widen the rows
     if net is None:
-        net = build_net(cfg.net, data.input_shape, data.num_classes, cfg.net_args)
+        net = build_net(cfg.net, shape, data.num_classes, cfg.net_args)
     else:
-        check_user_net(net, data.input_shape, data.num_classes)
-    model = with_standardize(net, torch.as_tensor(data.X, dtype=torch.float32), data.kind)
+        check_user_net(net, shape, data.num_classes)
+    model = nn.Sequential(encoder, net)
     if cfg.train.channels_last and data.kind == "image":
         model = model.to(memory_format=torch.channels_last)
     return model

@@ -23,6 +23,7 @@ from semisup.data.dataset import DataError, SSLDataset
 from semisup.data.kinds import describe
 from semisup.engine.callbacks import Callback
 from semisup.engine.checkpoint import CKPT_NAME, load_checkpoint, save_checkpoint
+from semisup.engine.defaults import resolve_defaults
 from semisup.engine.ema import EMA
 from semisup.engine.evaluate import evaluate
 from semisup.engine.fabric import Fabric
@@ -72,6 +73,7 @@ class Trainer:
         # Same seed on every rank before building the net: identical initial weights everywhere.
         fabric.seed_everything(cfg.seed, verbose=False)
         self.tensors = prepare_data(data, cfg, device, pool_all=algo_cls.self_supervised)
+        resolve_defaults(cfg, data)
         model = build_model(cfg, data, net)
         if self.rank == 0 and cfg.train.progress:
             steps = f"{cfg.train.steps:,} steps"
@@ -169,6 +171,8 @@ class Trainer:
             "input_shape": list(self.data.input_shape),
             "kind": self.data.kind,
             "dataset": self.data.name,
+            "columns": self.data.columns,  # tables: features are matched by name at prediction time
+            "categories": self.data.categories,
             **self.algorithm.meta(),
         }
         if self.init_report is not None and self.init_report.head_dims:
@@ -339,6 +343,7 @@ def fit(
 
     data = (load_dataset(cfg.data, cfg.seed) if data is None else data).validate()
     cfg.data.kind = data.kind  # the resolved kind is saved in config.yaml
+    resolve_defaults(cfg, data)
     check = None
     if cfg.train.check_ssl and not resume:  # semisup.check: warns when SSL is unlikely to help
         from semisup.check import ssl_check

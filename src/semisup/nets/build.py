@@ -1,7 +1,7 @@
 """Build a registered net by name, check a user's own net, and put input standardisation inside a model.
 
-The engine wraps every net as ``nn.Sequential(Standardize, net)`` so a saved model predicts from the
-user's raw inputs, with no separate preprocessing step to lose.
+The engine wraps every net as ``nn.Sequential(Standardize, net)`` (``TableEncoder`` for tables) so a saved
+model predicts from the user's raw inputs, with no separate preprocessing step to lose.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from semisup.registry import NETS
 
 KINDS = ("image", "signal", "table", "vector", "text")  # as semisup.data.dataset.KINDS
-DEFAULT_NETS = {"image": "cnn", "signal": "cnn1d", "table": "mlp", "vector": "mlp", "text": "mlp"}
+DEFAULT_NETS = {"image": "cnn", "signal": "cnn1d", "table": "table_mlp", "vector": "mlp", "text": "mlp"}
 
 
 def resolve_config(cls: type, cfg: Any) -> Any:
@@ -54,7 +54,7 @@ def build_net(name: str, input_shape: tuple[int, ...], num_classes: int, cfg: An
 
 def default_net_name(kind: str) -> str:
     """The net for a data kind: ``cnn`` for images ``(C, H, W)``, ``cnn1d`` for signals ``(C, L)``,
-    ``mlp`` for tables, vectors and text embeddings ``(D,)``."""
+    ``table_mlp`` for tables, ``mlp`` for vectors and text embeddings ``(D,)``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return DEFAULT_NETS[kind]
@@ -106,9 +106,29 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def with_standardize(net: nn.Module, X: Tensor, kind: str) -> nn.Sequential:
-    """``nn.Sequential(Standardize.from_data(X, kind), net)``: the model then takes raw inputs."""
-    return nn.Sequential(Standardize.from_data(X, kind), net)
+def input_encoder(X: Tensor, kind: str, categorical: dict[int, int] | None = None) -> nn.Module:
+    """The preprocessing fitted on the training inputs ``X``: ``Standardize``, or for kind ``table`` a
+    ``TableEncoder`` (imputation, scaling, one-hot; ``categorical``: column index -> category count)."""
+    if kind == "table":
+        from semisup.nets.table import TableEncoder
+
+        return TableEncoder.from_data(X, categorical)
+    return Standardize.from_data(X, kind)
+
+
+def encoded_shape(encoder: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of one example after ``encoder``: what the net must take (tables: one-hot widens rows)."""
+    out_dim = getattr(encoder, "out_dim", None)
+    return tuple(input_shape) if out_dim is None else (int(out_dim),)
+
+
+def with_standardize(
+    net: nn.Module, X: Tensor, kind: str, categorical: dict[int, int] | None = None
+) -> nn.Sequential:
+    """``nn.Sequential(input_encoder(X, kind, categorical), net)``: the model then takes raw inputs.
+
+    For tables ``net`` must take ``encoded_shape(input_encoder(...), (D,))``."""
+    return nn.Sequential(input_encoder(X, kind, categorical), net)
 
 
 @torch.no_grad()

@@ -1,0 +1,204 @@
+"""Cross-validated choice among the candidates of a data kind (``--algorithm auto``).
+
+Protocol (the same as ``semisup.check``, extended to several candidates): the labeled examples are split
+into ``folds`` stratified folds (``repeats`` times, reshuffled); each fold is removed from the data
+altogether, every candidate trains on the rest (labeled + unlabeled) and predicts the removed fold. Over
+the pooled held-out examples each candidate gets an accuracy. The reference is the best *supervised*
+candidate; the best SSL candidate replaces it only when it is ahead beyond noise by ``check.decide``
+(one-sided sign test on the examples only one of the two gets right, or the paired t-test on the true
+class's probability) at level ``alpha / (number of SSL candidates)`` (Bonferroni: the best of several is
+tested). So ``auto`` picks supervised training unless SSL wins beyond noise.
+
+Budget: with ``S`` the run's steps, deep SSL candidates get ``fold_steps`` each so that their fold runs
+together cost at most ``2.5 S`` steps (supervised steps are several times cheaper, classic fits take
+seconds): the whole search stays within about 3x one training run. Fewer than 40 labels: the folds are
+repeated (up to 3 times) with proportionally shorter runs, so the held-out comparison has more pairs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from semisup.auto.candidates import Candidate, candidates_for, fit_classic, proba_full
+from semisup.config import RunConfig
+from semisup.data.dataset import SSLDataset
+
+SSL_BUDGET = 2.5  # deep SSL fold steps, in units of one run's steps
+MIN_FOLD_STEPS = 50
+
+
+@dataclass
+class AutoReport:
+    """What the search measured and chose; written to ``auto.json``."""
+
+    kind: str
+    folds: int
+    repeats: int
+    fold_steps: int
+    run_steps: int
+    n_heldout: int
+    candidates: list[dict[str, Any]]
+    reference: str
+    best_ssl: str | None
+    choice: str
+    choice_deep: bool
+    reason: str
+    wins: int = 0
+    losses: int = 0
+    p_sign: float = 1.0
+    p_t: float = 1.0
+    alpha: float = 0.1
+    search_seconds: float = 0.0
+    final_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan(n_labeled: int, rarest: int, run_steps: int, n_deep_ssl: int) -> tuple[int, int, int]:
+    """(folds, repeats, fold_steps) for the budget in the module docstring."""
+    folds = max(2, min(4, rarest))
+    repeats = 1 if n_labeled >= 20 else 2
+    fold_steps = run_steps
+    if n_deep_ssl:
+        fold_steps = min(run_steps, int(SSL_BUDGET * run_steps / (n_deep_ssl * folds * repeats)))
+    return folds, repeats, max(min(MIN_FOLD_STEPS, run_steps), fold_steps)
+
+
+def _deep_config(base: dict[str, Any], algorithm: str, steps: int) -> RunConfig:
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    d["algorithm"] = {"name": algorithm}
+    d["train"] = {
+        **d.get("train", {}),
+        "steps": steps,
+        "eval_every": steps,
+        "log_every": max(1, steps // 10),
+        "checkpoint_every": steps,
+        "progress": False,
+        "check_ssl": False,
+        "plots": False,
+    }
+    return RunConfig.from_dict(d)
+
+
+def search(
+    base: dict[str, Any],
+    data: SSLDataset,
+    run_steps: int,
+    seed: int = 0,
+    alpha: float = 0.1,
+    deep: bool = True,
+    classic: bool = True,
+    verbose: bool = True,
+) -> AutoReport:
+    """Cross-validate the candidates of ``data.kind`` and choose one (module docstring).
+
+    Args:
+        base: the run's config dict (``RunConfig.to_dict()`` form) without an algorithm; each deep
+            candidate runs it with its own algorithm and paper defaults (``data.mu`` unset: the paper's).
+        run_steps: steps of the final run (S); sets the search budget.
+    """
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    from semisup.check import _fold_data, _HeldOutProba, decide
+    from semisup.engine.trainer import fit
+
+    t_start = time.perf_counter()
+    cands = candidates_for(data.kind, deep=deep, classic=classic)
+    lab = np.flatnonzero(data.y >= 0)
+    counts = np.bincount(data.y[lab], minlength=data.num_classes)
+    rarest = int(counts[counts > 0].min())
+    n_deep_ssl = sum(c.deep and c.ssl for c in cands)
+    folds, repeats, fold_steps = plan(len(lab), rarest, run_steps, n_deep_ssl)
+    reference = next(c for c in cands if not c.ssl)
+    if rarest < 2:
+        return AutoReport(
+            data.kind, 0, 0, 0, run_steps, 0, [], reference.label, None, reference.name, reference.deep,
+            f"a class has only {rarest} labeled example: nothing to cross-validate, so no evidence that "
+            "SSL helps; label at least 2 examples per class to let auto compare",
+        )  # fmt: skip
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    splits = list(splitter.split(lab, data.y[lab]))
+    probas: dict[Candidate, list[np.ndarray]] = {c: [] for c in cands}
+    seconds: dict[Candidate, float] = {c: 0.0 for c in cands}
+    y_held_all = []
+    for i, (_, held_pos) in enumerate(splits, start=1):
+        held = lab[held_pos]
+        fold = _fold_data(data, held)
+        y_held_all.append(data.y[held])
+        for c in cands:
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if c.deep:
+                    probe = _HeldOutProba(fold.X_test)
+                    fit(_deep_config(base, c.name, fold_steps), None, data=fold, callbacks=[probe])
+                    p = probe.proba
+                else:
+                    est = fit_classic(c.name, fold.X, fold.y, c.ssl, seed)
+                    p = proba_full(est, fold.X_test, data.num_classes)
+            probas[c].append(p)
+            seconds[c] += time.perf_counter() - t0
+            if verbose:
+                acc = float((p.argmax(1) == data.y[held]).mean())
+                elapsed = time.perf_counter() - t_start
+                print(
+                    f"auto: fold {i}/{len(splits)} {c.label:<28} {100 * acc:5.1f}%  ({elapsed:6.1f}s)",
+                    flush=True,
+                )
+    y_held = np.concatenate(y_held_all)
+    n = len(y_held)
+    P = {c: np.concatenate(v) for c, v in probas.items()}
+    acc = {c: float((P[c].argmax(1) == y_held).mean()) for c in cands}
+    rows = [
+        {
+            "name": c.name,
+            "deep": c.deep,
+            "ssl": c.ssl,
+            "accuracy": acc[c],
+            "fold_accuracy": [
+                float((p.argmax(1) == y).mean()) for p, y in zip(probas[c], y_held_all, strict=True)
+            ],
+            "seconds": round(seconds[c], 2),
+        }
+        for c in cands
+    ]
+    sup = [c for c in cands if not c.ssl]
+    ssl = [c for c in cands if c.ssl]
+    reference = max(sup, key=lambda c: acc[c])  # max keeps the first of ties: deep supervised first
+    report = AutoReport(
+        data.kind, folds, repeats, fold_steps, run_steps, n, rows, reference.label, None,
+        reference.name, reference.deep, "", alpha=alpha,
+    )  # fmt: skip
+    if ssl:
+        best = max(ssl, key=lambda c: acc[c])
+        report.best_ssl = best.label
+        idx = np.arange(n)
+        d = P[best][idx, y_held] - P[reference][idx, y_held]
+        right_ssl, right_ref = P[best].argmax(1) == y_held, P[reference].argmax(1) == y_held
+        wins, losses = int((right_ssl & ~right_ref).sum()), int((right_ref & ~right_ssl).sum())
+        se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+        level = alpha / len(ssl)
+        p_sign, p_t, ahead = decide(wins, losses, float(d.mean()), se, n, level)
+        report.wins, report.losses, report.p_sign, report.p_t = wins, losses, p_sign, p_t
+        numbers = (
+            f"{best.label} {100 * acc[best]:.1f}% vs {reference.label} {100 * acc[reference]:.1f}% on {n} "
+            f"held-out labels ({wins} better, {losses} worse; sign test p = {p_sign:.3g}, t-test p = "
+            f"{p_t:.3g}; level {level:.3g} = {alpha:g} / {len(ssl)} SSL candidates)"
+        )
+        if ahead:
+            report.choice, report.choice_deep = best.name, best.deep
+            report.reason = f"SSL is ahead beyond noise: {numbers}"
+        else:
+            report.reason = f"no SSL candidate is ahead of supervised training beyond noise: {numbers}"
+    else:
+        report.reason = f"no SSL candidate for this kind; best supervised: {reference.label}"
+    report.search_seconds = round(time.perf_counter() - t_start, 2)
+    return report

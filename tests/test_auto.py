@@ -1,0 +1,101 @@
+"""`--algorithm auto`: the budget, the choice rule (supervised unless SSL wins beyond noise), the run
+folder it leaves (auto.json, a loadable model) and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs, make_circles
+
+import semisup
+from semisup.auto import auto_fit, search
+from semisup.auto.candidates import candidates_for
+from semisup.auto.search import SSL_BUDGET, plan
+from semisup.cli import main
+from semisup.config import ConfigError
+from semisup.data.dataset import SSLDataset
+
+
+def _partial(X, y, per_class: int, seed: int = 0, kind: str = "vector", name: str = "t") -> SSLDataset:
+    rng = np.random.default_rng(seed)
+    y_part = np.full_like(y, -1)
+    for c in np.unique(y):
+        idx = rng.choice(np.flatnonzero(y == c), per_class, replace=False)
+        y_part[idx] = y[idx]
+    Xt, yt = X[: len(X) // 4], y[: len(y) // 4]
+    return SSLDataset(
+        X=X.astype(np.float32), y=y_part.astype(np.int64), classes=["a", "b"], kind=kind,
+        X_test=Xt.astype(np.float32), y_test=yt.astype(np.int64), name=name,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("n_labeled", "rarest", "n_ssl"), [(40, 4, 1), (8, 4, 1), (200, 20, 2), (10, 2, 1)])
+def test_plan_keeps_deep_ssl_folds_within_the_budget(n_labeled, rarest, n_ssl):
+    S = 1000
+    folds, repeats, steps = plan(n_labeled, rarest, S, n_ssl)
+    assert 2 <= folds <= min(4, max(rarest, 2)) and repeats in (1, 2)
+    assert n_ssl * folds * repeats * steps <= SSL_BUDGET * S
+    assert repeats == (1 if n_labeled >= 20 else 2)
+
+
+def test_candidates_put_supervised_first_and_suit_the_kind():
+    names = [c.name for c in candidates_for("image")]
+    assert names[0] == "supervised" and "fixmatch" in names
+    assert "hist_gradient_boosting" in [c.name for c in candidates_for("table")]
+    assert all(not c.deep for c in candidates_for("text", deep=False))
+
+
+def test_ssl_is_chosen_when_it_wins_beyond_noise():
+    # Concentric circles: a linear model on 10 labels per class is near chance, graph SSL is near perfect.
+    X, y = make_circles(600, noise=0.04, factor=0.4, random_state=0)
+    data = _partial(X, y, 10)
+    r = search({"data": {"name": "circles"}}, data, 100, deep=False, verbose=False)
+    acc = {c["name"]: c["accuracy"] for c in r.candidates}
+    assert acc["label_spreading"] >= 0.95 and acc["logistic_regression"] <= 0.75
+    assert r.choice == "label_spreading" and not r.choice_deep
+    assert r.wins > r.losses and min(r.p_sign, r.p_t) <= r.alpha / 2  # 2 SSL candidates: Bonferroni
+    assert r.n_heldout == 20 and len(r.candidates[0]["fold_accuracy"]) == r.folds * r.repeats
+
+
+def test_supervised_is_kept_when_ssl_is_not_ahead():
+    # Two far-apart blobs: the labels alone already classify perfectly; SSL cannot be ahead.
+    X, y = make_blobs(400, centers=[[-5, 0], [5, 0]], cluster_std=0.5, random_state=0)
+    data = _partial(X, y, 6)
+    r = search({"data": {"name": "blobs"}}, data, 100, deep=False, verbose=False)
+    assert r.choice == "logistic_regression" and "no SSL candidate is ahead" in r.reason
+
+
+def test_auto_fit_writes_auto_json_and_a_loadable_model(tmp_path):
+    X, y = make_circles(400, noise=0.04, factor=0.4, random_state=1)
+    data = _partial(X, y, 10, seed=1)
+    res = auto_fit({"data": {"name": "circles"}}, tmp_path / "run", data=data, deep=False, verbose=False)
+    report = json.loads((tmp_path / "run" / "auto.json").read_text())
+    assert report["choice"] == res.summary["auto"]["choice"] == "label_spreading"
+    assert {c["name"] for c in report["candidates"]} >= {"logistic_regression", "label_spreading"}
+    assert report["search_seconds"] > 0 and report["final_seconds"] is not None
+    pred = semisup.load(tmp_path / "run")
+    acc = float((pred.predict_ids(data.X_test) == data.y_test).mean())
+    assert acc == pytest.approx(res.summary["test_accuracy"]) and acc > 0.95
+
+
+def test_auto_refuses_algorithm_settings():
+    with pytest.raises(ConfigError, match="paper defaults"):
+        auto_fit({"algorithm": {"name": "auto", "threshold": 0.9}, "data": {"name": "moons"}})
+
+
+def test_cli_auto_trains_the_winner(tmp_path, capsys):
+    X, y = make_blobs(300, centers=[[-4, 0], [4, 0]], cluster_std=0.7, random_state=0)
+    yy = np.full(len(y), -1)
+    yy[np.flatnonzero(y == 0)[:10]] = 0
+    yy[np.flatnonzero(y == 1)[:10]] = 1
+    np.savez(tmp_path / "d.npz", X=X.astype(np.float32), y=yy, X_test=X[:50], y_test=y[:50])
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tmp_path / "d.npz"), "--algorithm", "auto", "--steps", "40"]
+    assert main([*args, "--out", str(out), "--no-progress", "--set", "data.batch_size=8"]) == 0
+    text = capsys.readouterr().out
+    report = json.loads((out / "auto.json").read_text())
+    assert f"auto: chose {report['choice']}" in text and "test accuracy" in text
+    assert report["run_steps"] == 40 and report["fold_steps"] <= 40
+    assert json.loads((out / "summary.json").read_text())["test_accuracy"] >= 0.95
