@@ -109,6 +109,37 @@ def run_classic(method: str, data: SSLDataset) -> dict[str, Any]:
     return {"test_accuracy": acc, "train_seconds": time.perf_counter() - t}
 
 
+def cells(args: argparse.Namespace, name: str, y: np.ndarray) -> list[tuple[int, int, str]]:
+    """(labels per class, seed, method) to run on one set; the ceiling once per seed (it uses every
+    training label of the seed's split, whatever the label budget)."""
+    smallest = int(np.bincount(y).min())
+    out: list[tuple[int, int, str]] = []
+    for lpc in args.lpc:
+        if lpc >= (1 - args.test_fraction) * smallest:
+            print(f"{name}: skip lpc={lpc}, only {smallest} examples in the smallest class", flush=True)
+            continue
+        methods = [m for m in args.methods if m not in ("ceiling", "classic")]
+        methods += list(CLASSIC) * ("classic" in args.methods)
+        out += [(lpc, seed, m) for seed in args.seeds for m in methods]
+    if out and "ceiling" in args.methods:
+        out += [(out[0][0], seed, CEILING) for seed in args.seeds]
+    return out
+
+
+def read_back(log: Path, args: argparse.Namespace) -> dict[tuple, dict[str, Any]]:
+    """Finished cells of an earlier run with the same settings; another setting is an error."""
+    done: dict[tuple, dict[str, Any]] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        r = json.loads(line)
+        if r["method"] not in CLASSIC and (r["steps"], r["overrides"]) != (args.steps, args.set or []):
+            raise SystemExit(
+                f"{log} holds runs with steps={r['steps']} overrides={r['overrides']}; delete it or pass "
+                "another --out to run with other settings"
+            )
+        done[(r["data"], r["labels_per_class"], r["method"], r["seed"])] = r
+    return done
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sets", nargs="+", default=SETS)
@@ -116,7 +147,7 @@ def main() -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=["supervised", "fixmatch", "ceiling", "classic"])
     p.add_argument("--test-fraction", type=float, default=0.3)
-    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--mu", type=int, default=4)
     p.add_argument("--ema-decay", type=float, default=0.99)
@@ -128,49 +159,39 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "results.jsonl"
-    done: dict[tuple, dict[str, Any]] = {}  # finished cells, read back from an earlier run
-    if log.exists():
-        for line in log.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["data"], r["labels_per_class"], r["method"], r["seed"])] = r
-    rows: dict[tuple, dict[str, Any]] = {}
+    done = read_back(log, args)
+    rows = []
     for name in args.sets:
         X, y, classes = load_ucr(name)
-        smallest = int(np.bincount(y).min())
-        for lpc in args.lpc:
-            if lpc >= (1 - args.test_fraction) * smallest:
-                print(f"{name}: skip lpc={lpc}, only {smallest} examples in the smallest class", flush=True)
+        for lpc, seed, method in cells(args, name, y):
+            key = (name, "all" if method == CEILING else lpc, method, seed)
+            if key in done:
+                rows.append(done[key])
                 continue
-            for seed in args.seeds:
-                parts = split(y, lpc, args.test_fraction, seed)
-                cells = [m for m in args.methods if m not in ("ceiling", "classic")]
-                cells += [CEILING] * ("ceiling" in args.methods) + list(CLASSIC) * ("classic" in args.methods)
-                for method in cells:
-                    ceiling = method == CEILING  # the same split's training part, all labeled: once per seed
-                    key = (name, "all" if ceiling else lpc, method, seed)
-                    if key in rows:
-                        continue
-                    if key in done:
-                        rows[key] = done[key]
-                        continue
-                    data = make_data(name, X, y, classes, parts, ceiling)
-                    if method in CLASSIC:
-                        res = run_classic(method, data)
-                    else:
-                        res = run_deep(data, "supervised" if ceiling else method, seed, args)
-                    rows[key] = {
-                        "data": name, "labels_per_class": key[1], "method": method, "seed": seed,
-                        "n_labeled": int((data.y >= 0).sum()), "n_unlabeled": int((data.y < 0).sum()),
-                        "n_test": len(data.y_test), "steps": args.steps, "overrides": args.set or [], **res,
-                    }  # fmt: skip
-                    with log.open("a") as f:
-                        f.write(json.dumps(rows[key]) + "\n")
-                    print(
-                        f"{name} lpc={key[1]} {method} seed {seed}: {100 * res['test_accuracy']:.2f}% "
-                        f"in {res['train_seconds']:.1f}s",
-                        flush=True,
-                    )
-    table = markdown_table(list(rows.values()))
+            data = make_data(name, X, y, classes, split(y, lpc, args.test_fraction, seed), method == CEILING)
+            if method in CLASSIC:
+                res = run_classic(method, data)
+            else:
+                res = run_deep(data, "supervised" if method == CEILING else method, seed, args)
+            rows.append(
+                {
+                    "data": name,
+                    "labels_per_class": key[1],
+                    "method": method,
+                    "seed": seed,
+                    "n_labeled": int((data.y >= 0).sum()),
+                    "n_unlabeled": int((data.y < 0).sum()),
+                    "n_test": len(data.y_test),
+                    "steps": args.steps,
+                    "overrides": args.set or [],
+                    **res,
+                }  # fmt: skip
+            )
+            with log.open("a") as f:
+                f.write(json.dumps(rows[-1]) + "\n")
+            acc, sec = 100 * res["test_accuracy"], res["train_seconds"]
+            print(f"{name} lpc={key[1]} {method} seed {seed}: {acc:.2f}% in {sec:.1f}s", flush=True)
+    table = markdown_table(rows)
     (out / "results.md").write_text(table + "\n")
     print(table)
 

@@ -55,7 +55,7 @@ def test_ssl_is_chosen_when_it_wins_beyond_noise():
     acc = {c["name"]: c["accuracy"] for c in r.candidates}
     assert acc["label_spreading"] >= 0.95 and acc["logistic_regression"] <= 0.75
     assert r.choice == "label_spreading" and not r.choice_deep
-    assert r.wins > r.losses and min(r.p_sign, r.p_t) <= r.alpha / 2  # 2 SSL candidates: Bonferroni
+    assert r.wins > r.losses and min(r.p_sign, r.p_t) <= r.alpha / 2  # 2 other candidates: Bonferroni
     assert r.n_heldout == 20 and len(r.candidates[0]["fold_accuracy"]) == r.folds * r.repeats
 
 
@@ -64,7 +64,28 @@ def test_supervised_is_kept_when_ssl_is_not_ahead():
     X, y = make_blobs(400, centers=[[-5, 0], [5, 0]], cluster_std=0.5, random_state=0)
     data = _partial(X, y, 6)
     r = search({"data": {"name": "blobs"}}, data, 100, deep=False, verbose=False)
-    assert r.choice == "logistic_regression" and "no SSL candidate is ahead" in r.reason
+    assert r.choice == "logistic_regression" and "no candidate is ahead" in r.reason
+
+
+def test_the_reference_is_kept_on_ties_and_noise():
+    """The deep supervised baseline stays unless another candidate is ahead beyond noise: a classic
+    supervised model that merely scores higher on a few held-out labels does not replace it."""
+    from semisup.auto.search import decide_choice
+
+    y = np.array([0, 1] * 6)
+    exact = np.eye(2)[y]
+    # the reference gets two of 12 wrong, the challenger all right: 2 wins, 0 losses, p_sign = 0.25
+    ref = exact.copy()
+    ref[[0, 1]] = 1 - ref[[0, 1]]
+    ahead, wins, losses, p_sign, _ = decide_choice(ref * 0.8 + 0.1, exact * 0.8 + 0.1, y, 0.1, 2)
+    assert (ahead, wins, losses, p_sign) == (False, 2, 0, 0.25)
+    # equally right everywhere but sharper: no win, so sharper predictions alone never count
+    assert not decide_choice(exact * 0.6 + 0.2, exact * 0.9 + 0.05, y, 0.1, 1)[0]
+    # 3 wins, 0 losses (sign test p = 1/8 > 0.1) and every true class more probable: the t-test decides
+    ref = exact * 0.8 + 0.1
+    ref[[0, 1, 2]] = 1 - ref[[0, 1, 2]]
+    ahead, wins, losses, p_sign, p_t = decide_choice(ref, exact * 0.9 + 0.05, y, 0.1, 1)
+    assert (ahead, wins, losses, p_sign) == (True, 3, 0, 0.125) and p_t < 0.1
 
 
 def test_auto_fit_writes_auto_json_and_a_loadable_model(tmp_path):
@@ -99,3 +120,22 @@ def test_cli_auto_trains_the_winner(tmp_path, capsys):
     assert f"auto: chose {report['choice']}" in text and "test accuracy" in text
     assert report["run_steps"] == 40 and report["fold_steps"] <= 40
     assert json.loads((out / "summary.json").read_text())["test_accuracy"] >= 0.95
+
+
+def test_deep_estimator_auto_option(tmp_path):
+    from semisup.classic import DeepSSLClassifier
+
+    X, y = make_circles(300, noise=0.04, factor=0.4, random_state=2)
+    y_part = np.full(len(y), -1)
+    for c in (0, 1):
+        y_part[np.flatnonzero(y == c)[:10]] = c
+    est = DeepSSLClassifier("auto", steps=40, batch_size=8, random_state=0).fit(X, y_part)
+    assert est.auto_["choice"] in {c.name for c in candidates_for("vector")}
+    proba = est.predict_proba(X)
+    assert proba.shape == (300, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert (est.predict(X) == y).mean() > 0.9
+
+
+def test_run_config_points_auto_to_the_search():
+    with pytest.raises(ConfigError, match="auto_fit"):
+        semisup.RunConfig.from_dict({"algorithm": "auto"})

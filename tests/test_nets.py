@@ -126,8 +126,8 @@ def test_signal_nets_any_length(name: str, length: int) -> None:
 
 def test_cnn1d_pools_long_series_to_max_length() -> None:
     pools = [m for m in CNN1d((1, 1500), 2).body if isinstance(m, nn.AvgPool1d)]
-    assert len(pools) == 1 and pools[0].kernel_size == (6,)  # ceil(1500 / 256): 250 steps
-    assert not any(isinstance(m, nn.AvgPool1d) for m in CNN1d((1, 256), 2).body)
+    assert len(pools) == 1 and pools[0].kernel_size == (12,)  # ceil(1500 / 128): 125 steps
+    assert not any(isinstance(m, nn.AvgPool1d) for m in CNN1d((1, 128), 2).body)
     unpooled = CNN1d((1, 1500), 2, CNN1d.Config(max_length=None))
     assert not any(isinstance(m, nn.AvgPool1d) for m in unpooled.body)
     with pytest.raises(ValueError, match="kernel_size"):

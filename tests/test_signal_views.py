@@ -178,3 +178,5 @@ def test_cli_trains_on_an_n_by_l_array_declared_signal(tmp_path, one_thread):
     assert summary["net"] == "cnn1d" and summary["test_accuracy"] is not None
     assert summary["kind"] == "signal" and summary["input_shape"] == [1, 64]
     assert "kind: signal" in (out / "config.yaml").read_text()
+    pred = semisup.load(out).predict_ids(X[:40, None])  # the saved model scores as the run did
+    assert abs((pred == waves(120)[1][:40]).mean() - summary["test_accuracy"]) < 1e-6

@@ -8,6 +8,7 @@
 
 from semisup import algorithms, nets  # noqa: F401  (registers algorithms and nets)
 from semisup.algorithms.base import Algorithm, StepContext
+from semisup.auto import auto_fit
 from semisup.config import ConfigError, RunConfig
 from semisup.data import builtin  # noqa: F401  (registers built-in data sets)
 from semisup.data.batch import Batch
@@ -31,6 +32,7 @@ __all__ = [
     "DataError",
     "NETS",
     "Predictor",
+    "auto_fit",
     "RunConfig",
     "RunResult",
     "SSLDataset",

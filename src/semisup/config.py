@@ -164,6 +164,11 @@ class RunConfig:
         net = _section(d.pop("net", {}), "auto", "net")
         top = build(cls, d, "")
         top.algorithm = algo.pop("name")
+        if top.algorithm == "auto":
+            raise ConfigError(
+                "algorithm 'auto' is a search, not one algorithm: run it with `semisup train --algorithm "
+                "auto` or semisup.auto_fit(config_dict, out)"
+            )
         top.algorithm_args = build(ALGORITHMS.get(top.algorithm).Config, algo, "algorithm.")
         if top.data.mu is None:  # resolved here so the saved config names the ratio that ran
             top.data.mu = ALGORITHMS.get(top.algorithm).default_mu

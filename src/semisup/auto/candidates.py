@@ -3,8 +3,8 @@
 Deep candidates train with the package's loop (same net and budget for all, ``supervised`` included);
 classic candidates are scikit-learn estimators on the flattened inputs (missing table values imputed with
 the column median, features standardised). Each candidate is supervised (trained on the labels only) or
-semi-supervised (uses the unlabeled pool); ``auto`` prefers a supervised candidate unless an SSL one is
-ahead beyond noise.
+semi-supervised (uses the unlabeled pool). The first candidate is the reference ``auto`` keeps unless
+another is ahead beyond noise: deep ``supervised`` (the run's own net), else the first classic one.
 """
 
 from __future__ import annotations

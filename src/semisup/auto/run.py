@@ -84,7 +84,12 @@ def auto_fit(
         result = RunResult(Path(out) if out is not None else None, {})
         result.summary = _fit_classic_run(report, base, data, probe_cfg.seed, result.run_dir)
     report.final_seconds = round(time.perf_counter() - t0, 2)
-    result.summary["auto"] = {"choice": report.choice, "reason": report.reason}
+    result.summary["auto"] = {
+        "choice": report.choice,
+        "reason": report.reason,
+        "search_seconds": report.search_seconds,
+        "final_seconds": report.final_seconds,
+    }
     result.summary["algorithm"] = f"auto -> {report.choice}"
     if result.run_dir is not None:
         (result.run_dir / "auto.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")

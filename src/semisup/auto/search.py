@@ -3,11 +3,14 @@
 Protocol (the same as ``semisup.check``, extended to several candidates): the labeled examples are split
 into ``folds`` stratified folds (``repeats`` times, reshuffled); each fold is removed from the data
 altogether, every candidate trains on the rest (labeled + unlabeled) and predicts the removed fold. Over
-the pooled held-out examples each candidate gets an accuracy. The reference is the best *supervised*
-candidate; the best SSL candidate replaces it only when it is ahead beyond noise by ``check.decide``
-(one-sided sign test on the examples only one of the two gets right, or the paired t-test on the true
-class's probability) at level ``alpha / (number of SSL candidates)`` (Bonferroni: the best of several is
-tested). So ``auto`` picks supervised training unless SSL wins beyond noise.
+the pooled held-out examples each candidate gets an accuracy. The reference is supervised training of
+the run's own net (the baseline a user would otherwise train; without deep candidates, the first classic
+supervised model). The best other candidate (by accuracy, then mean probability of the true class)
+replaces it only when it is ahead beyond noise by ``check.decide`` (one-sided sign test on the examples
+only one of the two gets right, or the paired t-test on the true class's probability) at level
+``alpha / (number of other candidates)`` (Bonferroni: the best of several is tested). So ``auto`` keeps
+supervised training unless SSL (or a classic model) wins beyond noise: a noisy cross-validation never
+swaps the baseline for a model that only looked better by chance.
 
 Budget: with ``S`` the run's steps, deep SSL candidates get ``fold_steps`` each so that their fold runs
 together cost at most ``2.5 S`` steps (supervised steps are several times cheaper, classic fits take
@@ -45,7 +48,7 @@ class AutoReport:
     n_heldout: int
     candidates: list[dict[str, Any]]
     reference: str
-    best_ssl: str | None
+    best_challenger: str | None
     choice: str
     choice_deep: bool
     reason: str
@@ -70,6 +73,22 @@ def plan(n_labeled: int, rarest: int, run_steps: int, n_deep_ssl: int) -> tuple[
     if n_deep_ssl:
         fold_steps = min(run_steps, int(SSL_BUDGET * run_steps / (n_deep_ssl * folds * repeats)))
     return folds, repeats, max(min(MIN_FOLD_STEPS, run_steps), fold_steps)
+
+
+def decide_choice(
+    P_ref: np.ndarray, P_best: np.ndarray, y: np.ndarray, alpha: float, n_challengers: int
+) -> tuple[bool, int, int, float, float]:
+    """(ahead, wins, losses, p_sign, p_t): is the challenger's held-out (N, C) probabilities ``P_best``
+    ahead of the reference's ``P_ref`` beyond noise at level ``alpha / n_challengers`` (``check.decide``)."""
+    from semisup.check import decide
+
+    n, idx = len(y), np.arange(len(y))
+    d = P_best[idx, y] - P_ref[idx, y]
+    right_b, right_ref = P_best.argmax(1) == y, P_ref.argmax(1) == y
+    wins, losses = int((right_b & ~right_ref).sum()), int((right_ref & ~right_b).sum())
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    p_sign, p_t, ahead = decide(wins, losses, float(d.mean()), se, n, alpha / n_challengers)
+    return ahead, wins, losses, p_sign, p_t
 
 
 def _deep_config(base: dict[str, Any], algorithm: str, steps: int) -> RunConfig:
@@ -107,7 +126,7 @@ def search(
     """
     from sklearn.model_selection import RepeatedStratifiedKFold
 
-    from semisup.check import _fold_data, _HeldOutProba, decide
+    from semisup.check import _fold_data, _HeldOutProba
     from semisup.engine.trainer import fit
 
     t_start = time.perf_counter()
@@ -170,35 +189,34 @@ def search(
         }
         for c in cands
     ]
-    sup = [c for c in cands if not c.ssl]
-    ssl = [c for c in cands if c.ssl]
-    reference = max(sup, key=lambda c: acc[c])  # max keeps the first of ties: deep supervised first
+    # The reference is supervised training of the run's own net (or, without deep candidates, the first
+    # classic supervised model); any other candidate must beat it beyond noise. Ranking the challengers
+    # by accuracy, then by the mean probability of the true class, breaks the frequent ties of few labels.
+    reference, challengers = cands[0], cands[1:]
+    p_true = {c: float(P[c][np.arange(n), y_held].mean()) for c in cands}
     report = AutoReport(
         data.kind, folds, repeats, fold_steps, run_steps, n, rows, reference.label, None,
         reference.name, reference.deep, "", alpha=alpha,
     )  # fmt: skip
-    if ssl:
-        best = max(ssl, key=lambda c: acc[c])
-        report.best_ssl = best.label
-        idx = np.arange(n)
-        d = P[best][idx, y_held] - P[reference][idx, y_held]
-        right_ssl, right_ref = P[best].argmax(1) == y_held, P[reference].argmax(1) == y_held
-        wins, losses = int((right_ssl & ~right_ref).sum()), int((right_ref & ~right_ssl).sum())
-        se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-        level = alpha / len(ssl)
-        p_sign, p_t, ahead = decide(wins, losses, float(d.mean()), se, n, level)
+    if challengers:
+        best = max(challengers, key=lambda c: (acc[c], p_true[c]))
+        report.best_challenger = best.label
+        level = alpha / len(challengers)
+        ahead, wins, losses, p_sign, p_t = decide_choice(
+            P[reference], P[best], y_held, alpha, len(challengers)
+        )
         report.wins, report.losses, report.p_sign, report.p_t = wins, losses, p_sign, p_t
         numbers = (
             f"{best.label} {100 * acc[best]:.1f}% vs {reference.label} {100 * acc[reference]:.1f}% on {n} "
             f"held-out labels ({wins} better, {losses} worse; sign test p = {p_sign:.3g}, t-test p = "
-            f"{p_t:.3g}; level {level:.3g} = {alpha:g} / {len(ssl)} SSL candidates)"
+            f"{p_t:.3g}; level {level:.3g} = {alpha:g} / {len(challengers)} candidates)"
         )
         if ahead:
             report.choice, report.choice_deep = best.name, best.deep
-            report.reason = f"SSL is ahead beyond noise: {numbers}"
+            report.reason = f"{best.label} is ahead of {reference.label} beyond noise: {numbers}"
         else:
-            report.reason = f"no SSL candidate is ahead of supervised training beyond noise: {numbers}"
+            report.reason = f"no candidate is ahead of {reference.label} beyond noise: {numbers}"
     else:
-        report.reason = f"no SSL candidate for this kind; best supervised: {reference.label}"
+        report.reason = f"no other candidate for this kind: {reference.label}"
     report.search_seconds = round(time.perf_counter() - t_start, 2)
     return report

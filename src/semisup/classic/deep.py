@@ -44,7 +44,9 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
     """Any registered deep SSL algorithm (``semisup list``) trained on numpy arrays.
 
     Parameters:
-        algorithm (str, default="fixmatch"): a registered algorithm name (``fixmatch``, ``mean_teacher``,
+        algorithm (str, default="fixmatch"): ``"auto"`` (cross-validated choice among supervised, classic
+            and deep SSL: ``semisup.auto``; ``auto_`` then holds the choice and the reason) or a registered
+            algorithm name (``fixmatch``, ``mean_teacher``,
             ``flexmatch``, ``mixmatch``, ``uda``, ``vat``, ``pseudo_label``, ``pi_model``, ``supervised``...).
         net (str, default="auto"): a registered net (``mlp``, ``cnn``, ``wrn28_2``); ``auto`` picks ``mlp``
             for vectors and ``cnn`` for images.
@@ -149,6 +151,9 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
     def _run_config(self, algorithm: str, seed: int):
         from semisup.config import RunConfig
 
+        return RunConfig.from_dict(self._run_dict(algorithm, seed))
+
+    def _run_dict(self, algorithm: str, seed: int) -> dict:
         extra = {k: dict(v) if isinstance(v, dict) else v for k, v in (self.config or {}).items()}
         data = {"name": "array", "labels_per_class": None, "batch_size": self.batch_size, "mu": self.mu}
         data.update(extra.pop("data", {}))
@@ -163,7 +168,9 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
         name = self.net if self.net != "auto" else {"vector": "mlp", "image": "cnn"}[self.kind_]
         net = {"name": name, **(self.net_params or {})}
         sections = {"algorithm": algo, "net": net, "data": data, "train": train, "optim": optim}
-        return RunConfig.from_dict({**sections, "seed": seed, **extra})
+        if algorithm == "auto":  # auto chooses the algorithm (each with its paper defaults)
+            del sections["algorithm"]
+        return {**sections, "seed": seed, **extra}
 
     # ---- estimator API ------------------------------------------------------------------------
     def fit(self, X, y):
@@ -194,7 +201,8 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if isinstance(self.random_state, int):
             seed = self.random_state
-        self.config_ = self._run_config(self.algorithm_, seed)
+        auto = self.algorithm_ == "auto"
+        self.config_ = self._run_dict("auto", seed) if auto else self._run_config(self.algorithm_, seed)
         data = SSLDataset(
             X=np.ascontiguousarray(examples),
             y=y_index,
@@ -204,9 +212,16 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
         )
         run_dir = Path(self.out) if self.out is not None else Path(tempfile.mkdtemp(prefix="semisup-"))
         try:
-            result = semisup.fit(self.config_, run_dir, data=data)
+            if auto:
+                from semisup.auto import auto_fit
+
+                result = auto_fit(self.config_, run_dir, data=data, verbose=self.verbose)
+                self.auto_ = result.summary["auto"]
+            else:
+                result = semisup.fit(self.config_, run_dir, data=data)
+            loaded = semisup.load(run_dir)
             # float64 for prediction: a row's probabilities then do not depend on the batch it comes in
-            self.model_ = semisup.load(run_dir).model.double()
+            self.model_ = loaded.model.double() if hasattr(loaded, "model") else loaded
         finally:
             if self.out is None:
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -225,6 +240,8 @@ class DeepSSLClassifier(ClassifierMixin, BaseEstimator):
         examples = np.ascontiguousarray(self._as_examples(X))
         if examples.shape[1:] != self.input_shape_:
             raise ValueError(f"X has examples of shape {examples.shape[1:]}, fit saw {self.input_shape_}")
+        if not isinstance(self.model_, torch.nn.Module):  # auto chose a classic method
+            return self.model_.predict_proba(examples.astype(np.float32))
         logits = predict_logits(self.model_, torch.from_numpy(examples), 1024)
         return torch.softmax(logits, dim=-1).cpu().numpy()
 

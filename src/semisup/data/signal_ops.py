@@ -10,10 +10,11 @@ The set is the one of Um et al. 2017, "Data Augmentation of Wearable Sensor Data
 Disease Monitoring using Convolutional Neural Networks", https://arxiv.org/abs/1706.00527 (jitter,
 scaling, magnitude warp, time warp, permutation, cropping) and Iwana & Uchida 2021, "An Empirical Survey
 of Data Augmentation for Time Series Classification with Neural Networks",
-https://arxiv.org/abs/2007.15951 (window slicing, window warping, masking, smoothing). At m = 1 (the
-``_MAX`` table): jitter 0.2 of each sample-channel's std, scaling x[0.5, 1.5], magnitude and time warp
-with 4 knots of log-strength 0.4, window slicing keeps 60 % of the length, permutation into up to 5
-segments, masking of 30 % of the length, a moving average over 2 * 4 % of the length.
+https://arxiv.org/abs/2007.15951 (window slicing; window warping is a special case of time warp),
+plus masking (cutout) and smoothing (a moving average). At m = 1 (the ``_MAX`` table): jitter 0.2 of
+each sample-channel's std, scaling x[0.5, 1.5], magnitude and time warp with 4 knots of log-strength 0.4,
+window slicing keeps 60 % of the length, permutation into up to 5 segments, masking of 30 % of the
+length, a moving average over 2 * 4 % of the length.
 
 ``apply_signal_ops`` gives each sample its own op and magnitude in one of two ways:
 
@@ -171,17 +172,20 @@ def masking(x: Tensor, m: Tensor) -> Tensor:
 
 def smoothing(x: Tensor, m: Tensor) -> Tensor:
     """Centred moving average of half-width ``round(0.04 m L)`` (at least 1 step for m > 0), edges
-    padded by repetition: a constant stays constant. One cumulative sum (float64) for the batch."""
+    padded by repetition: a constant stays constant. One cumulative sum for the batch, of the series
+    less its mean (float32 stays accurate; no float64, which some devices lack)."""
     n, c, length = x.shape
     top = max(1, round(_MAX["smoothing"] * length))
     h = (m.float() * top).round().long()
     h = torch.where(m > 0, h.clamp(min=1), 0).view(-1, 1, 1)
+    xf = x.float()
+    mean = xf.mean(2, keepdim=True)
     # one extra step in front so that the window sum cs[t + h] - cs[t - h - 1] never indexes below 0
-    cs = F.pad(x.double(), (top + 1, top), mode="replicate").cumsum(2)  # cs[i] = sum of padded[: i + 1]
+    cs = F.pad(xf - mean, (top + 1, top), mode="replicate").cumsum(2)  # cs[i] = sum of padded[: i + 1]
     t = torch.arange(length, device=x.device).view(1, 1, -1) + top + 1  # x[t] sits at padded[t + top + 1]
     hi = cs.gather(2, (t + h).expand(n, c, length))
     lo = cs.gather(2, (t - h - 1).expand(n, c, length))
-    return _keep_zero(x, m, (hi - lo) / (2 * h + 1))
+    return _keep_zero(x, m, mean + (hi - lo) / (2 * h + 1))
 
 
 SIGNAL_OPS: dict[str, Op] = {

@@ -25,8 +25,8 @@ class CNN1d(nn.Module):
     """``depth`` blocks of Conv1d(k)-BN-ReLU, widths ``w, 2w, 2w, ...``; global average pool; linear.
 
     Fast on a CPU at any length: a series longer than ``max_length`` is first average-pooled by
-    ``ceil(L / max_length)`` (1,500 steps -> 250), and a 2x max-pool follows every block but the last while
-    the series is still at least 16 steps long (150 -> 75 -> 37; 24 -> 12 -> 12).
+    ``ceil(L / max_length)`` (1,500 steps -> 125), and a 2x max-pool follows every block but the last while
+    the series is still at least 16 steps long (125 -> 62 -> 31; 24 -> 12 -> 12).
     Shapes: ``x (N, C, L)`` -> ``features (N, feature_dim)`` -> ``logits (N, num_classes)``.
 
     Raises:
@@ -41,11 +41,13 @@ class CNN1d(nn.Module):
 
     @dataclass
     class Config:
-        width: int = 32  # channels of the first block (w); later blocks have 2w
+        # Width 16 at 1,000 steps beat width 32 at 500 (the same time) by 5 points with FixMatch on OSULeaf
+        # (5 labels/class, 3 seeds); supervised accuracy was the same at both widths.
+        width: int = 16  # channels of the first block (w); later blocks have 2w
         depth: int = 3  # conv blocks
         kernel_size: int = 7  # odd; the same in every block
         dropout: float = 0.0  # before the classifier
-        max_length: int | None = 256  # longer series are average-pooled to at most this; None: never
+        max_length: int | None = 128  # longer series are average-pooled to at most this; None: never
 
     def __init__(self, input_shape: tuple[int, ...], num_classes: int, cfg: Config | None = None) -> None:
         super().__init__()
