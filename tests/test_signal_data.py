@@ -100,3 +100,17 @@ def test_as_inputs_for_prediction_follows_the_model_kind():
     assert _as_inputs(X[:, None], "X").shape == (3, 1, 50)  # inferred
     with pytest.raises(DataError, match=r"signals must be \(N, L\) or \(N, C, L\)"):
         _as_inputs(np.zeros((3, 1, 4, 4)), "X", "signal")
+
+
+def test_declared_uint8_signals_are_not_scaled_as_pixels(tmp_path):
+    """Regression: uint8 series declared a signal were divided by 255 at load (pixels), but not at
+    prediction, so the model saw other values than in training."""
+    from semisup.config import DataConfig
+    from semisup.data.load import load_dataset
+
+    X = np.random.default_rng(0).integers(0, 256, size=(20, 3, 40), dtype=np.uint8)
+    y = np.array([0, 1] * 10)
+    np.savez(tmp_path / "u8.npz", X=X, y=y)
+    data = load_dataset(DataConfig(name=str(tmp_path / "u8.npz"), labels_per_class=None, kind="signal"), 0)
+    assert data.kind == "signal" and data.X.shape == (20, 3, 40)
+    assert np.array_equal(data.X, X.astype(np.float32))

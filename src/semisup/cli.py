@@ -321,7 +321,10 @@ def _run_args(t: argparse.ArgumentParser, labels: bool, run_dir: bool = True) ->
     if labels:
         t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
         t.add_argument("--label-fraction", type=float, dest="label_fraction")
-    t.add_argument("--net", help="mlp, cnn, wrn28_2 (default: auto by data kind)")
+    t.add_argument(
+        "--net",
+        help="mlp, table_mlp, cnn, wrn28_2, cnn1d, resnet1d (default: auto, by data kind and size)",
+    )
     t.add_argument("--seed", type=int)
     t.add_argument("--steps", type=int)
     if run_dir:

@@ -95,13 +95,14 @@ def _as_inputs(X: np.ndarray, what: str, kind: str | None = None) -> np.ndarray:
     return check_image_range(X.astype(np.float32), what)
 
 
-def load_npz(path: str | Path) -> SSLDataset:
+def load_npz(path: str | Path, kind: str | None = None) -> SSLDataset:
     """Arrays saved with ``numpy.savez(path, X=..., y=..., [X_test=..., y_test=..., classes=...])``.
 
     ``X`` of shape (N, D) is vector data; (N, C, H, W) is image data (uint8 pixels are divided by 255;
     float pixels must already be in [0, 1]); (N, C, L) is a signal when it has few channels for its length
     or values outside [0, 1], else (N, H, W) grayscale images (``infer_array_kind``; ``data.kind``
-    overrides). ``y`` uses -1 for unlabeled.
+    overrides: a declared ``kind`` is read as that kind, so uint8 signals are not scaled as pixels).
+    ``y`` uses -1 for unlabeled.
     """
     path = Path(path)
     try:
@@ -133,7 +134,9 @@ def load_npz(path: str | Path) -> SSLDataset:
         classes = _default_classes(y, y_test)
     if "classes" in arrays:
         classes = [str(c) for c in np.atleast_1d(arrays["classes"]).tolist()]
-    kind = infer_array_kind(X, f"{path}: X")
+    inferred = infer_array_kind(X, f"{path}: X")
+    # a declared signal is read as one (apply_kind does the other conversions from the inferred kind)
+    kind = "signal" if kind == "signal" and X.ndim in (2, 3) else inferred
     X = _as_inputs(X, f"{path}: X", kind)
     X_test = None if X_test is None else _as_inputs(X_test, f"{path}: X_test", kind)
     return SSLDataset(X=X, y=y, classes=classes, kind=kind, X_test=X_test, y_test=y_test, name=path.stem)

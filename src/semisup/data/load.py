@@ -25,7 +25,9 @@ class UnknownDatasetError(UnknownNameError, DataError):
     """Neither a built-in data set nor an existing path; the message suggests the closest names."""
 
 
-def read_data(name: str, label_column: str = "label", text_column: str | None = None) -> SSLDataset:
+def read_data(
+    name: str, label_column: str = "label", text_column: str | None = None, kind: str | None = None
+) -> SSLDataset:
     """The data set behind ``name`` as stored: a built-in, a ``.npz``/``.csv`` file or a folder.
 
     A folder holding ``data_batch_1`` (or ``train`` and ``meta``) is read as CIFAR python pickles; any
@@ -52,7 +54,7 @@ def read_data(name: str, label_column: str = "label", text_column: str | None = 
         return load_cifar_python(path) if cifar or nested else load_image_folder(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return load_npz(path)
+        return load_npz(path, kind)
     if suffix == ".csv":
         return load_csv(path, label_column=label_column)
     raise DataError(f"cannot read {str(path)!r}: give a .npz file, a .csv file or an image folder")
@@ -74,9 +76,7 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
         UnknownDatasetError: ``cfg.name`` is neither a built-in nor an existing path.
         DataError: the data or the label selection is invalid; the message names the fix.
     """
-    data = apply_kind(
-        read_data(cfg.name, label_column=cfg.label_column, text_column=cfg.text_column), cfg.kind
-    ).validate()
+    data = apply_kind(read_data(cfg.name, cfg.label_column, cfg.text_column, cfg.kind), cfg.kind).validate()
     split_seed = cfg.split_seed if cfg.split_seed is not None else seed
     data = _with_test_split(data, cfg, split_seed)
     if (cfg.mismatch_classes is None) != (cfg.mismatch_fraction is None):
@@ -185,7 +185,7 @@ def read_labeled(
     Raises:
         DataError: a class the training data does not have, no labeled row, or inputs of another shape.
     """
-    data = apply_kind(read_data(path, label_column=label_column, text_column=text_column), kind)
+    data = apply_kind(read_data(path, label_column, text_column, kind), kind)
     if data.X_test is not None:
         X, y, source = data.X_test, data.y_test, f"its test split ({len(data.y_test):,} rows)"
     else:
