@@ -8,7 +8,8 @@ Per data set and seed, train and test of the UCR archive are pooled and re-split
 the training part unlabeled. On that split it runs supervised training of the default signal net on the
 labels, FixMatch (labels + unlabeled) and the all-labels ceiling (supervised on every training label),
 all with the same net and steps (net, views and algorithm at their defaults: cnn1d, SignalView,
-FixMatch's paper values; 1,000 steps, B = 32, mu = 4, EMA 0.99), plus classic baselines on the flat
+FixMatch's paper values; 1,000 steps, B = 32, mu = 4, EMA 0.99; ``--methods ... auto`` adds
+``semisup.auto_fit`` with the same settings), plus classic baselines on the flat
 series fitted on the labels: 1-NN with Euclidean distance (the UCR archive's reference) and logistic
 regression. Finished cells are read back from ``OUT/results.jsonl``, so an interrupted run resumes.
 Writes ``OUT/results.jsonl`` (one line per cell) and ``OUT/results.md`` (mean ± std over seeds, seconds
@@ -88,7 +89,19 @@ def run_deep(data: SSLDataset, algorithm: str, seed: int, args: argparse.Namespa
         },
         "seed": seed,
     }
-    cfg = semisup.RunConfig.from_dict(apply_overrides(d, args.set or []))
+    d = apply_overrides(d, args.set or [])
+    if algorithm == "auto":  # the same settings; auto cross-validates and trains its choice
+        del d["algorithm"]
+        t = time.perf_counter()
+        summary = semisup.auto_fit(d, None, data=data, verbose=False).summary
+        return {
+            "test_accuracy": summary["test_accuracy"],
+            "train_seconds": time.perf_counter() - t,
+            "choice": summary["auto"]["choice"],
+            "search_seconds": summary["auto"]["search_seconds"],
+            "final_seconds": summary["auto"]["final_seconds"],
+        }
+    cfg = semisup.RunConfig.from_dict(d)
     summary = semisup.fit(cfg, None, data=data).summary
     return {"test_accuracy": summary["test_accuracy"], "train_seconds": summary["train_seconds"]}
 
