@@ -38,7 +38,9 @@ class FixMatch(Algorithm):
     def training_step(self, model, batch, ctx: StepContext):
         sup_loss, logits_u_w, logits_u_s = weak_strong_forward(model, batch)
         # Pseudo-labels come from the weak view and are targets only (detached by weak_strong_forward).
-        probs = torch.softmax(logits_u_w / self.cfg.T, dim=-1)
+        # The confidence threshold applies to the plain softmax (the paper; FlexMatch, FreeMatch and
+        # SoftMatch here): T only sharpens the soft target, it must not let more examples pass the mask.
+        probs = torch.softmax(logits_u_w, dim=-1)
         pseudo, mask = confidence_mask(probs, self.cfg.threshold)
         target = pseudo_label_target(logits_u_w, pseudo, self.cfg.hard_label, self.cfg.T)
         unsup_loss = masked_mean(soft_cross_entropy(logits_u_s, target), mask)
