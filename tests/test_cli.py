@@ -185,3 +185,14 @@ def test_benchmark_grid_resumes_and_tabulates(tmp_path, capsys):
     assert main(args) == 0
     assert (tmp_path / "b" / "moons" / "lpc2" / "fixmatch-seed0" / "summary.json").stat().st_mtime_ns == stamp
     assert main([*args[:-2], "--set", "train.stepz=1", "--out", str(tmp_path / "c")]) == 2
+
+
+def test_output_piped_into_head_is_not_a_traceback():
+    """Regression (issue 13): `semisup list | head -1` printed a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    cmd = f"{sys.executable} -m semisup list | head -1"
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr

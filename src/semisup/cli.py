@@ -462,6 +462,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError, InitError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `semisup list | head`: the reader left; say nothing more, as cat does
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at interpreter exit
+        return 0
 
 
 if __name__ == "__main__":
