@@ -196,3 +196,9 @@ def test_output_piped_into_head_is_not_a_traceback():
     r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
     assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
+
+
+def test_list_keeps_the_extras_in_install_hints(capsys):
+    """Regression (issue 13): rich markup ate '[data]' in the mnist5k install hint."""
+    assert main(["list"]) == 0
+    assert "semisup[data]" in capsys.readouterr().out.replace("\n", "")

@@ -207,6 +207,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     import semisup.algorithms  # noqa: F401  (registers)
@@ -225,8 +226,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     t = Table(title="data sets (or a path: .npz, .csv, image folder, CIFAR python folder)")
     t.add_column("name")
     t.add_column("description")
-    for n in DATASETS.names():
-        t.add_row(n, DESCRIPTIONS.get(n, ""))
+    for n in DATASETS.names():  # escape: rich reads "[data]" in 'pip install "semisup[data]"' as markup
+        t.add_row(n, escape(DESCRIPTIONS.get(n, "")))
     console.print(t)
     t = Table(title="nets")
     t.add_column("name")
