@@ -72,3 +72,25 @@ def test_mu_defaults_to_the_algorithms_paper_ratio_and_is_saved_resolved():
     assert RunConfig.from_dict({"algorithm": "mixmatch", "data": {"mu": 3}}).data.mu == 3
     with pytest.raises(ConfigError, match="data.mu must be an integer >= 1"):
         RunConfig.from_dict({"data": {"mu": 0}})
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--steps", "-5"], "train.steps=-5"),
+        (["--set", "algorithm.threshold=95"], "algorithm.threshold=95"),
+        (["--set", "train.eval_every=0"], "train.eval_every=0"),
+        (["--set", "algorithm.T=0"], "algorithm.T=0"),
+        (["--set", "data.batch_size=0"], "data.batch_size=0"),
+        (["--set", "train.ema_decay=1.5"], "train.ema_decay=1.5"),
+    ],
+)
+def test_out_of_range_values_exit_2_with_one_line(tmp_path, capsys, flags, named):
+    """Regression (issue 13): these trained nothing, masked everything or divided by zero."""
+    from semisup.cli import main
+
+    out = tmp_path / "r"
+    assert main(["train", "--data", "moons", "--algorithm", "fixmatch", "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and named in err and "allowed" in err and "\n" not in err
+    assert not out.exists()

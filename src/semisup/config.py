@@ -182,6 +182,7 @@ class RunConfig:
             top.net_args = build(NETS.get(top.net).Config, net, "net.")
         elif net:
             raise ConfigError(f"net is 'auto' but got arguments {sorted(net)}: name the net (--net NAME)")
+        check_ranges(top)
         return top
 
     def to_yaml(self, path: str | Path) -> None:
@@ -190,6 +191,73 @@ class RunConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> RunConfig:
         return cls.from_dict(load_yaml(path))
+
+
+# Ranges checked when a config is built (issue 13: `--steps -5` trained nothing and reported success,
+# `algorithm.threshold=95` silently masked every pseudo-label, `train.eval_every=0` divided by zero).
+# (low, high, low inclusive, high inclusive); None = unbounded. Algorithm fields are matched by name.
+_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "data.labels_per_class": (1, None, True, True),
+    "data.label_fraction": (0, 1, False, True),
+    "data.test_fraction": (0, 1, False, False),
+    "data.batch_size": (1, None, True, True),
+    "data.eval_batch_size": (1, None, True, True),
+    "data.mismatch_fraction": (0, 1, True, True),
+    "optim.lr": (0, None, False, True),
+    "optim.momentum": (0, 1, True, False),
+    "optim.weight_decay": (0, None, True, True),
+    "optim.warmup_steps": (0, None, True, True),
+    "optim.clip_grad_norm": (0, None, False, True),
+    "train.steps": (1, None, True, True),
+    "train.eval_every": (1, None, True, True),
+    "train.log_every": (1, None, True, True),
+    "train.checkpoint_every": (1, None, True, True),
+    "train.ema_decay": (0, 1, True, False),
+    "train.init_head_layers": (0, None, True, True),
+    "train.check_folds": (2, None, True, True),
+    "train.check_steps": (1, None, True, True),
+    "fabric.devices": (1, None, True, True),
+    "fabric.num_nodes": (1, None, True, True),
+    "seed": (0, None, True, True),
+}
+_ALGORITHM_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "threshold": (0, 1, True, True),
+    "T": (0, None, False, True),
+    "temperature": (0, None, False, True),
+    "lambda_u": (0, None, True, True),
+    "ema_decay": (0, 1, True, True),
+    "ema_decay_rampup": (0, 1, True, True),
+    "momentum": (0, 1, True, True),
+    "rampup": (0, 1, True, True),
+    "label_smoothing": (0, 1, True, False),
+}
+
+
+def _check_range(key: str, value: Any, bounds: tuple[float | None, float | None, bool, bool]) -> None:
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    lo, hi, lo_in, hi_in = bounds
+    bad = (lo is not None and (value < lo or (value == lo and not lo_in))) or (
+        hi is not None and (value > hi or (value == hi and not hi_in))
+    )
+    if bad:
+        left = "unbounded" if lo is None else f"{'[' if lo_in else '('}{lo:g}"
+        right = "" if hi is None else f"{hi:g}{']' if hi_in else ')'}"
+        allowed = f"{left}, {right}" if hi is not None else (f">= {lo:g}" if lo_in else f"> {lo:g}")
+        raise ConfigError(f"{key}={value!r} is out of range: allowed {allowed}")
+
+
+def check_ranges(cfg: RunConfig) -> None:
+    """Raise ``ConfigError`` naming the key, the value and what is allowed, for any value out of range."""
+    flat = cfg.to_dict()
+    for key, bounds in _RANGES.items():
+        node: Any = flat
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        _check_range(key, node, bounds)
+    for name, value in flat["algorithm"].items():
+        if name in _ALGORITHM_RANGES:
+            _check_range(f"algorithm.{name}", value, _ALGORITHM_RANGES[name])
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
