@@ -88,21 +88,27 @@ class _HeldOutProba(Callback):
         self.proba = torch.softmax(predict_logits(trainer.eval_model, X), -1).cpu().numpy()
 
 
-def _fold_config(cfg: RunConfig, algorithm: str, steps: int) -> RunConfig:
-    d = cfg.to_dict()
-    if algorithm != cfg.algorithm:
+def short_run_config(d: dict[str, Any], algorithm: str | None, steps: int) -> RunConfig:
+    """A quiet ``steps``-step run of config dict ``d`` (evaluated and checkpointed once, no check, no
+    plots); ``algorithm`` replaces ``d``'s algorithm with its paper defaults (None keeps ``d``'s)."""
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in d.items()}
+    if algorithm is not None:
         d["algorithm"] = {"name": algorithm}
-    d["train"].update(
-        {
-            "steps": steps,
-            "eval_every": steps,
-            "log_every": max(1, steps // 10),
-            "checkpoint_every": steps,
-            "progress": False,
-            "check_ssl": False,
-        }
-    )
+    d["train"] = {
+        **(d.get("train") or {}),
+        "steps": steps,
+        "eval_every": steps,
+        "log_every": max(1, steps // 10),
+        "checkpoint_every": steps,
+        "progress": False,
+        "check_ssl": False,
+        "plots": False,
+    }
     return RunConfig.from_dict(d)
+
+
+def _fold_config(cfg: RunConfig, algorithm: str, steps: int) -> RunConfig:
+    return short_run_config(cfg.to_dict(), None if algorithm == cfg.algorithm else algorithm, steps)
 
 
 def _fold_data(data: SSLDataset, held: np.ndarray) -> SSLDataset:

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from semisup.auto.candidates import fit_classic, proba_full
-from semisup.auto.search import AutoReport, _deep_config, search
+from semisup.auto.search import AutoReport, search
 from semisup.config import ConfigError, RunConfig
 from semisup.data.dataset import SSLDataset
 from semisup.predictor import Predictor, class_labels
@@ -76,9 +76,8 @@ def auto_fit(
         print(f"auto: chose {report.choice}: {report.reason}", flush=True)
     t0 = time.perf_counter()
     if report.choice_deep:
-        cfg = _deep_config(base, report.choice, steps)
-        cfg.train = RunConfig.from_dict({**base, "algorithm": {"name": report.choice}}).train
-        cfg.train.steps = steps
+        train = {**base.get("train", {}), "steps": steps}  # the user's train settings, the searched budget
+        cfg = RunConfig.from_dict({**base, "algorithm": {"name": report.choice}, "train": train})
         result = fit(cfg, out, data=data)
     else:
         result = RunResult(Path(out) if out is not None else None, {})

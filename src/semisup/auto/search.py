@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from semisup.auto.candidates import Candidate, candidates_for, fit_classic, proba_full
-from semisup.config import RunConfig
 from semisup.data.dataset import SSLDataset
 
 SSL_BUDGET = 2.5  # deep SSL fold steps, in units of one run's steps
@@ -91,22 +90,6 @@ def decide_choice(
     return ahead, wins, losses, p_sign, p_t
 
 
-def _deep_config(base: dict[str, Any], algorithm: str, steps: int) -> RunConfig:
-    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
-    d["algorithm"] = {"name": algorithm}
-    d["train"] = {
-        **d.get("train", {}),
-        "steps": steps,
-        "eval_every": steps,
-        "log_every": max(1, steps // 10),
-        "checkpoint_every": steps,
-        "progress": False,
-        "check_ssl": False,
-        "plots": False,
-    }
-    return RunConfig.from_dict(d)
-
-
 def search(
     base: dict[str, Any],
     data: SSLDataset,
@@ -126,7 +109,7 @@ def search(
     """
     from sklearn.model_selection import RepeatedStratifiedKFold
 
-    from semisup.check import _fold_data, _HeldOutProba
+    from semisup.check import _fold_data, _HeldOutProba, short_run_config
     from semisup.engine.trainer import fit
 
     t_start = time.perf_counter()
@@ -158,7 +141,7 @@ def search(
                 warnings.simplefilter("ignore")
                 if c.deep:
                     probe = _HeldOutProba(fold.X_test)
-                    fit(_deep_config(base, c.name, fold_steps), None, data=fold, callbacks=[probe])
+                    fit(short_run_config(base, c.name, fold_steps), None, data=fold, callbacks=[probe])
                     p = probe.proba
                 else:
                     est = fit_classic(c.name, fold.X, fold.y, c.ssl, seed)

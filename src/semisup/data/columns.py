@@ -57,7 +57,8 @@ def _numbers(cells: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """True when ``float(text)`` parses."""
     try:
         float(text)
     except ValueError:
@@ -95,7 +96,7 @@ def encode_table(
         values = sorted(set(present.tolist()))
         categories[name] = values
         X[:, j], _ = codes(col, values)
-        numeric = np.array([_is_number(v) for v in values])
+        numeric = np.array([is_number(v) for v in values])
         if numeric.mean() >= _MOSTLY_NUMERIC:
             text = [v for v, isnum in zip(values, numeric, strict=True) if not isnum][:3]
             warnings.warn(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from semisup.data.columns import codes, missing_mask, read_rows
+from semisup.data.columns import codes, is_number, missing_mask, read_rows
 from semisup.data.dataset import DataError
 from semisup.data.files import IMAGE_EXTENSIONS, _read_image
 
@@ -112,7 +112,7 @@ def match_columns(
         try:
             X[present, j] = col[present].astype(np.float64)
         except ValueError:
-            bad = next(v for v in col[present].tolist() if not _is_number(v))
+            bad = next(v for v in col[present].tolist() if not is_number(v))
             raise DataError(
                 f"{what}: column {name!r} must be numeric as in training, but holds {bad!r}"
             ) from None
@@ -123,14 +123,6 @@ def frame_cells(frame: Any) -> tuple[list[str], np.ndarray]:
     """A pandas DataFrame's column names and its cells as text (NaN/None/NA -> missing tokens)."""
     header = [str(c) for c in frame.columns]
     return header, np.char.strip(frame.astype(str).to_numpy(dtype=str).reshape(len(frame), len(header)))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def read_inputs(
