@@ -176,3 +176,30 @@ def test_ssl_beats_supervised_on_blobs_sanity(tmp_path):
     cfg.algorithm_args.threshold = 0.8
     res = fit(cfg, None, data=data)
     assert res.summary["test_accuracy"] >= 0.9
+
+
+def test_ctrl_c_saves_after_a_whole_step_and_resumes_exactly(tmp_path, capsys):
+    """Issue 13: Ctrl-C lost up to checkpoint_every steps and printed a traceback. Now the step in flight
+    finishes, a checkpoint is written, the CLI prints the resume command, and the resumed run ends with
+    the same metrics as an uninterrupted one."""
+    import os
+    import signal
+
+    from semisup.cli import main
+    from semisup.engine.callbacks import Callback
+    from semisup.engine.trainer import RunInterrupted
+
+    class CtrlCAt(Callback):
+        def on_train_batch_end(self, trainer, step, batch, loss, logs):
+            if step == 6:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    train = {"steps": 20, "eval_every": 5, "log_every": 1, "checkpoint_every": 100, "progress": False}
+    d = {"algorithm": "fixmatch", "data": {"name": "moons", "batch_size": 8}, "seed": 0, "train": train}
+    fit(RunConfig.from_dict(d), tmp_path / "full")
+    with pytest.raises(RunInterrupted) as info:
+        fit(RunConfig.from_dict(d), tmp_path / "cut", callbacks=[CtrlCAt()])
+    assert info.value.step == 7 and (tmp_path / "cut" / "checkpoints" / "last.ckpt").exists()
+    assert main(["train", "--resume", str(tmp_path / "cut")]) == 0
+    full = (tmp_path / "full" / "metrics.csv").read_text()
+    assert (tmp_path / "cut" / "metrics.csv").read_text() == full

@@ -463,6 +463,18 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError, InitError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # Ctrl-C: a training run saved a checkpoint after its last whole step
+        from semisup.engine.trainer import RunInterrupted
+
+        if isinstance(e, RunInterrupted) and e.run_dir is not None:
+            print(
+                f"\ninterrupted after step {e.step:,}; checkpoint saved. Resume with:\n"
+                f"  semisup train --resume {e.run_dir}",
+                file=sys.stderr,
+            )
+        else:
+            print("\ninterrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `semisup list | head`: the reader left; say nothing more, as cat does
         import os
 

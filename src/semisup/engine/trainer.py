@@ -6,9 +6,12 @@ state → log/eval/checkpoint. Algorithms only compute the loss; callbacks only 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,36 @@ from semisup.registry import ALGORITHMS
 
 class RunExistsError(FileExistsError):
     pass
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run at a step boundary; ``step`` and ``run_dir`` say where it was saved."""
+
+    def __init__(self, step: int, run_dir: Path | None) -> None:
+        super().__init__(f"interrupted after step {step}")
+        self.step, self.run_dir = step, run_dir
+
+
+@contextlib.contextmanager
+def _stop_at_step_boundary(enabled: bool) -> Iterator[list[bool]]:
+    """The first Ctrl-C sets a flag the loop reads after a whole step (so the checkpoint it writes is
+    exact); a second one interrupts at once. Only in the main thread of a single process: under DDP every
+    rank would have to agree on the step first."""
+    flag = [False]
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -246,28 +279,31 @@ class Trainer:
         start_time = time.perf_counter()
         last_eval: dict[str, float] = {}
         try:
-            while self.step < total:
-                step = self.step
-                t_step = self._tick(cfg.train.profile)
-                loss, logs, batch = self.train_step(step)
-                self.meter.add(logs)
-                for cb in self.callbacks:
-                    cb.on_train_batch_end(self, step, batch, loss, logs)
-                if cfg.train.profile:
-                    self.timer.add({"time/step": self._tick(True) - t_step})
-                self.step = step + 1
-                done = self.step == total
-                if self.step % cfg.train.log_every == 0 or done:
-                    values = {**self.meter.compute(), "lr": self.scheduler.get_last_lr()[0]}
-                    self.meter.reset()
-                    self._record(values, bar)
-                if self.step % cfg.train.eval_every == 0 or done:
-                    last_eval = self.validate()
-                    self._record(last_eval, bar)
-                if self.step % cfg.train.checkpoint_every == 0 or done:
-                    self.train_seconds += time.perf_counter() - start_time
-                    start_time = time.perf_counter()
-                    self.save()
+            with _stop_at_step_boundary(self.world == 1) as stop:
+                while self.step < total:
+                    step = self.step
+                    t_step = self._tick(cfg.train.profile)
+                    loss, logs, batch = self.train_step(step)
+                    self.meter.add(logs)
+                    for cb in self.callbacks:
+                        cb.on_train_batch_end(self, step, batch, loss, logs)
+                    if cfg.train.profile:
+                        self.timer.add({"time/step": self._tick(True) - t_step})
+                    self.step = step + 1
+                    done = self.step == total
+                    if self.step % cfg.train.log_every == 0 or done:
+                        values = {**self.meter.compute(), "lr": self.scheduler.get_last_lr()[0]}
+                        self.meter.reset()
+                        self._record(values, bar)
+                    if self.step % cfg.train.eval_every == 0 or done:
+                        last_eval = self.validate()
+                        self._record(last_eval, bar)
+                    if self.step % cfg.train.checkpoint_every == 0 or done or stop[0]:
+                        self.train_seconds += time.perf_counter() - start_time
+                        start_time = time.perf_counter()
+                        self.save()
+                    if stop[0] and not done:  # Ctrl-C: saved just above, after a whole step
+                        raise RunInterrupted(self.step, self.out)
         finally:
             bar.close()
         if not last_eval:  # resumed a finished run: nothing trained, evaluate what was saved
