@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from semisup.data.op_dispatch import apply_grouped
+
 Op = Callable[[Tensor, Tensor], Tensor]
 GRAY = 0.5  # fill of pixels that geometric ops move in from outside (FixMatch: 128)
 _ROTATE, _SHEAR, _TRANSLATE = math.radians(30.0), 0.3, 0.3  # at |m| = 1
@@ -211,12 +213,7 @@ def apply_ops(
         branch_free = x.device.type != "cpu"
     if branch_free:
         return _apply_branch_free(x, op_ids, mags, fns)
-    perm = torch.argsort(op_ids)
-    counts = torch.bincount(op_ids, minlength=len(fns)).tolist()  # the host sync of this path
-    parts = zip(fns, x[perm].split(counts), mags[perm].split(counts), strict=True)
-    out = torch.empty_like(x)
-    out[perm] = torch.cat([fn(xs, ms) if len(xs) else xs for fn, xs, ms in parts])
-    return out
+    return apply_grouped(x, op_ids, mags, fns)
 
 
 def _apply_branch_free(x: Tensor, op_ids: Tensor, mags: Tensor, fns: list[Op]) -> Tensor:

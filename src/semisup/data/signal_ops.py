@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from semisup.data.op_dispatch import apply_grouped
+
 Op = Callable[[Tensor, Tensor], Tensor]
 _MAX = {  # strength of each op at m = 1
     "jitter": 0.2,  # noise std, in units of each sample-channel's std
@@ -223,12 +225,7 @@ def apply_signal_ops(
             if fn is not identity:
                 out = torch.where((op_ids == k).view(-1, 1, 1), fn(x, mags), out)
         return out
-    perm = torch.argsort(op_ids)
-    counts = torch.bincount(op_ids, minlength=len(fns)).tolist()  # the host sync of this path
-    parts = zip(fns, x[perm].split(counts), mags[perm].split(counts), strict=True)
-    out = torch.empty_like(x)
-    out[perm] = torch.cat([fn(xs, ms) if len(xs) else xs for fn, xs, ms in parts])
-    return out
+    return apply_grouped(x, op_ids, mags, fns)
 
 
 def signal_rand_augment(
