@@ -100,11 +100,12 @@ class Client:
 
 
 @contextlib.contextmanager
-def serving(app: LabelApp, token: str | None = None, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``app`` on a free port in a thread; yields the base URL; stops the server after."""
-    server = make_server(app, host, 0, token)
+def serving(app: LabelApp, token: str | None = None, host: str = "127.0.0.1", **server_kw) -> Iterator[str]:
+    """Serve ``app`` on a free port in a thread; yields the base URL; stops the server after.
+    ``server_kw``: more ``make_server`` arguments (``users``, ``request_timeout``)."""
+    server = make_server(app, host, 0, token, **server_kw)
     app.start()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

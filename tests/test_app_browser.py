@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from app_support import CLASSES, make_app, make_image_npz, serving
+
+from semisup.app.model import ModelState
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -31,8 +35,13 @@ def browser() -> Iterator:
         b.close()
 
 
-def open_page(browser, url: str):
-    page = browser.new_page()
+def open_page(browser, url: str, user: str | None = "tester"):
+    """A page in its own browser context (own cookies: its own session), its labeler's name already
+    given (``user``), or None: the page will ask for it."""
+    context = browser.new_context()
+    if user is not None:
+        context.add_init_script(f"localStorage.setItem('semisup_user', {user!r})")
+    page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(url)
     page.wait_for_selector("body[data-ready='1']")
@@ -46,7 +55,12 @@ def current_id(page) -> str:
 def press(page, key: str) -> None:
     """Press ``key`` and wait until the page has finished every action it started."""
     page.keyboard.press(key)
+    settle(page)
+
+
+def settle(page) -> None:
     page.evaluate("() => window.semisup.chain")
+    page.wait_for_function("() => !window.semisup.busy")
 
 
 def db_labels(db) -> tuple[dict, list]:
@@ -163,3 +177,159 @@ def test_crafted_link_cannot_inject_headers_or_script(browser, tmp_path):
         context.close()
     with sqlite3.connect(db) as c:
         assert c.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0
+
+
+# Records, before the page's own handler runs, each key and the item whose image is on screen.
+RECORD_KEYS = """() => {
+  window.pressed = [];
+  window.addEventListener("keydown", (e) => {
+    const img = document.querySelector("#view img");
+    window.pressed.push([e.key, img ? img.alt.replace("item ", "") : null, e.repeat]);
+  }, true);
+}"""
+
+
+def label_events(db) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT item_id, label FROM labels WHERE action = 'label' ORDER BY id").fetchall()
+
+
+def new_model(app, rng) -> None:
+    """A refit: the next model version, whose random probabilities re-rank the whole queue."""
+    st = app.suggester.state
+    proba = rng.dirichlet(np.ones(len(CLASSES)), size=len(app.items))
+    app.suggester.state = ModelState(st.version + 1, proba, st.n_labels, 0.0, time.time())
+
+
+def test_every_label_goes_to_the_item_on_screen_while_refits_reorder_the_queue(browser, tmp_path):
+    """Regression (issue 13, high): a refresh after a refit swapped the item on screen, and a key press
+    labeled whatever was first in the queue when it ran (10 of 60 labels went to another item)."""
+    db = tmp_path / "labels.sqlite"
+    app = make_app(make_image_npz(tmp_path), db)
+    rng = np.random.default_rng(0)
+    with serving(app) as url:
+        page = open_page(browser, url + "/")
+        page.evaluate(RECORD_KEYS)
+        for _ in range(4):  # a refresh re-ranks what comes after the item on screen, never the item
+            shown = current_id(page)
+            after = page.evaluate("() => window.semisup.queue.map(i => i.id)")
+            new_model(app, rng)
+            page.evaluate("() => window.semisup.poll()")
+            assert page.get_attribute("body", "data-model-version") == str(app.suggester.state.version)
+            assert current_id(page) == shown and page.get_attribute("#view img", "alt") == f"item {shown}"
+            assert page.evaluate("() => window.semisup.queue.map(i => i.id)") != after
+        for n in range(24):  # fast keys, each racing a refresh (and often the last label's POST)
+            new_model(app, rng)
+            page.evaluate("() => { window.semisup.poll(); }")  # not awaited: the refresh is in flight
+            page.keyboard.press(str(1 + n % 3))
+            page.wait_for_timeout(int(rng.integers(0, 120)))
+        settle(page)
+        pressed = page.evaluate("() => window.pressed")
+    # every label is (the item on screen at keydown, the key's class), in the order of the key presses
+    expected = iter((item, CLASSES[int(key) - 1]) for key, item, _ in pressed)
+    events = label_events(db)
+    assert all(e in expected for e in events)  # a subsequence: keys pressed while busy gave no label
+    assert len(events) >= 6 and len({item for item, _ in events}) == len(events)
+
+
+def test_a_held_key_labels_one_item(browser, tmp_path):
+    """Regression (issue 13, medium): auto-repeat of a held key labeled several unseen items."""
+    db = tmp_path / "labels.sqlite"
+    with serving(make_app(make_image_npz(tmp_path), db)) as url:
+        page = open_page(browser, url + "/")
+        page.evaluate(RECORD_KEYS)
+        shown = current_id(page)
+        page.keyboard.down("2")
+        settle(page)
+        for _ in range(5):  # the key is still down: each of these is an auto-repeat
+            page.keyboard.down("2")
+            page.wait_for_timeout(30)
+        page.keyboard.up("2")
+        settle(page)
+        assert [r for _, _, r in page.evaluate("() => window.pressed")] == [False] + [True] * 5
+        assert label_events(db) == [(shown, "one")]
+        page.close()
+
+
+def test_keys_are_inert_while_help_is_open_or_a_label_is_pending(browser, tmp_path):
+    """Regression (issue 13, medium): keys acted behind the help overlay, and a key pressed while a label
+    was saving labeled the next item, which the labeler had not seen."""
+    db = tmp_path / "labels.sqlite"
+    app = make_app(make_image_npz(tmp_path), db)
+    with serving(app) as url:
+        page = open_page(browser, url + "/")
+        shown = current_id(page)
+        press(page, "?")
+        for key in ("1", "s", "u", "3"):
+            press(page, key)
+        assert "open" in page.get_attribute("#help", "class") and label_events(db) == []
+        press(page, "Escape")
+        fast = app.label
+
+        def slow_label(*args, **kw):  # a slow save: the next keys arrive while it is pending
+            time.sleep(0.6)
+            return fast(*args, **kw)
+
+        app.label = slow_label
+        page.keyboard.press("1")
+        for key in ("2", "3", "s"):
+            page.keyboard.press(key)
+        settle(page)
+        assert label_events(db) == [(shown, "zero")] and page.inner_text("#skipped") == "0"
+        assert current_id(page) != shown
+        page.close()
+
+
+def test_an_empty_queue_waits_for_items_held_by_another_session(browser, tmp_path):
+    """Regression (issue 13, medium): the page said "Nothing left to label" while other sessions held the
+    remaining items, and stayed stuck until reloaded."""
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text,label\nalpha,\nbeta,\ngamma,\n")
+    db = tmp_path / "t.sqlite"
+    with serving(make_app(texts, db, text_column="text", classes=["neg", "pos"])) as url:
+        first = open_page(browser, url + "/", user="ann")  # leases all three items
+        second = open_page(browser, url + "/", user="bob")
+        second.wait_for_function("() => document.querySelector('#done').classList.contains('waiting')")
+        assert second.inner_text("#done").startswith("3 item(s) are being labeled in other sessions")
+        held = first.evaluate("() => window.semisup.queue.map(i => i.id)")
+        first.goto("about:blank")  # leaving hands the items back (pagehide, keepalive)
+        second.wait_for_function(
+            "() => document.querySelector('#card').dataset.itemId !== ''", timeout=20_000
+        )
+        shown = current_id(second)
+        assert shown in held and second.is_hidden("#done")
+        press(second, "2")
+        assert label_events(db) == [(shown, "pos")]
+        second.close()
+
+
+def test_the_labelers_name_is_asked_once_and_kept_with_each_label(browser, tmp_path):
+    db = tmp_path / "labels.sqlite"
+    app = make_app(make_image_npz(tmp_path), db)
+    with serving(app) as url:
+        page = open_page(browser, url + "/", user=None)
+        assert page.is_visible("#who-name")
+        press(page, "1")  # typing the name: no shortcut acts
+        assert label_events(db) == []
+        page.fill("#who-name", "ann")
+        page.keyboard.press("Enter")
+        assert page.is_hidden("#who-name") and page.inner_text("#user") == "ann"
+        first = current_id(page)
+        press(page, "1")
+        page.reload()  # the same browser: not asked again
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.is_hidden("#who-name") and page.inner_text("#user") == "ann"
+        second = current_id(page)
+        press(page, "2")
+        with sqlite3.connect(db) as c:
+            assert c.execute("SELECT item_id, user FROM labels ORDER BY id").fetchall() == [
+                (first, "ann"),
+                (second, "ann"),
+            ]
+        assert page.inner_text("#kappa") == "–"
+        app.label("other", first, "zero", user="bob")  # bob agrees on both items: kappa 1
+        app.label("other", second, "one", user="bob")
+        page.evaluate("() => window.semisup.poll()")
+        assert page.inner_text("#kappa") == "κ 1.00 (2 items)"
+        assert page.inner_text("#recent") == f"{second} → one (ann)\n{first} → zero (ann)"
+        page.close()

@@ -35,11 +35,27 @@ def test_suggestions_from_a_trained_run(tmp_path, capsys):
 def test_refused_arguments(tmp_path, capsys):
     image_npz = make_image_npz(tmp_path)
     db = str(tmp_path / "l.sqlite")
-    assert main(["label", str(image_npz), "--db", db, "--strategy", "bald"]) == 2
-    assert "needs MC-dropout passes" in capsys.readouterr().err
+    assert main(["label", str(image_npz), "--db", db, "--strategy", "bald", "--run", str(tmp_path)]) == 2
+    assert "needs a committee of models the app refits itself" in capsys.readouterr().err
     assert main(["label", str(image_npz), "--db", db, "--strategy", "marginn"]) == 2
     assert "margin" in capsys.readouterr().err  # the closest names
     assert main(["label", "no/such/file.npz", "--db", db]) == 2
     assert "no file or folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["label", str(image_npz), "--db", db, "--run", "r", "--retrain"])  # one or the other
+
+
+def test_bald_queue_gets_a_committee(tmp_path):
+    from semisup.app.cli import build_app, serve_parser
+
+    args = serve_parser().parse_args([str(make_image_npz(tmp_path)), "--db", str(tmp_path / "b.sqlite"),
+                                      "--strategy", "bald"])  # fmt: skip
+    app = build_app(args)
+    try:
+        assert app.suggester.mc_samples == 20
+        for k in range(0, 24, 3):  # a few labels of every class, so there is a model to bootstrap
+            app.label("s", app.items.ids[k], app.items.classes[(k // 3) % 3])
+        state = app.suggester.fit_now()
+        assert state.mc_proba is not None and state.mc_proba.shape[:2] == (20, len(app.items))
+    finally:
+        app.store.close()

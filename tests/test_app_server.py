@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import io
+import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +33,7 @@ from semisup.app import AppError, LabelStore, make_server
 from semisup.app.model import informativeness
 
 ROOT = Path(__file__).resolve().parents[1]
+JSON = {"Content-Type": "application/json"}
 
 
 def rows(db: Path) -> list[tuple]:
@@ -90,7 +95,14 @@ def test_bad_requests_get_4xx_with_a_message(tmp_path):
         c = Client(url)
         cases = [
             (c.post("/api/label", {"id": "0", "label": "three"}), 400, "unknown class 'three'"),
-            (c.post("/api/label", {"id": "0", "label": 1}), 400, "unknown class 1"),
+            (c.post("/api/label", {"id": "0", "label": 1}), 400, "label must be a string"),
+            (c.post("/api/label", {"id": True, "label": "one"}), 400, "id must be a string or a 64-bit"),
+            (c.post("/api/label", {"id": 10**30, "label": "one"}), 400, "id must be a string or a 64-bit"),
+            (c.post("/api/label", {"id": "0", "label": "one", "user": "a\nb"}), 400, "printable"),
+            (c.post("/api/label", {"id": "0", "label": "one", "user": "x" * 65}), 400, "1 to 64"),
+            (c.post("/api/undo", {"event_id": "3"}), 400, "event_id must be an integer"),
+            (c.post("/api/release", {"ids": list(range(101))}), 400, "at most 100"),
+            (c.post("/api/release", {"ids": [[1]]}), 400, "each of ids must be"),
             (c.post("/api/label", {"id": "999", "label": "one"}), 404, "unknown item id '999'"),
             (c.post("/api/label", {"id": 0, "label": "one"}), 404, "unknown item id 0"),
             (c.post("/api/skip", {"id": "../0"}), 404, "unknown item id"),
@@ -99,6 +111,13 @@ def test_bad_requests_get_4xx_with_a_message(tmp_path):
              400, "not valid JSON"),
             (c.call("POST", "/api/label", raw=b"[1, 2]", headers={"Content-Type": "application/json"}),
              400, "must be a JSON object"),
+            (c.call("POST", "/api/label", raw=b"[" * 10_000 + b"]" * 10_000, headers=JSON),
+             400, "nested too deeply"),
+            (c.call("POST", "/api/label", raw=b'{"a":' * 5000 + b"1" + b"}" * 5000, headers=JSON),
+             400, "nested too deeply"),
+            (c.call("POST", "/api/label", raw=b'{"id": ' + b"9" * 5000 + b"}", headers=JSON),
+             400, "not valid JSON"),
+            (c.call("POST", "/api/label", raw=b'{"id": "\xff"}', headers=JSON), 400, "not valid JSON"),
             (c.call("POST", "/api/label", raw=b"id=0&label=one"), 415, "Content-Type: application/json"),
             (c.call("POST", "/api/label", raw=b"x" * 70_000, headers={"Content-Type": "application/json"}),
              413, "at most"),
@@ -106,9 +125,12 @@ def test_bad_requests_get_4xx_with_a_message(tmp_path):
              403, "cross-origin"),
             (c.get("/api/status", headers={"Host": "evil.example:80"}), 403, "not a loopback name"),
             (c.get("/api/next?n=many"), 400, "n must be an integer"),
+            (c.get("/api/labels?limit=" + "9" * 5000), 400, "limit must be an integer"),
             (c.get("/api/item"), 400, "missing field 'id'"),
             (c.get("/api/nothing"), 404, "no such page"),
+            (c.get("/api/status/"), 404, "no such page"),  # no slash redirect: it would echo the path
             (c.call("DELETE", "/api/label"), 405, "not allowed"),
+            (c.get("/api/label"), 405, "use POST"),
             (c.get("/files/x.png"), 404, "not an image folder"),
             (c.get("/files/a%00b.png"), 400, "NUL"),
         ]  # fmt: skip
@@ -131,12 +153,10 @@ def test_token_required_when_set_and_for_public_addresses(tmp_path):
         assert Client(url).get("/api/status?token=s3cret")[0] == 200
         assert Client(url).get("/api/status", headers={"X-Semisup-Token": "s3cret"})[0] == 200
         # the printed URL: /?token=... -> cookie + redirect; the cookie then opens the API
-        import http.client
-
         conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]))
         conn.request("GET", "/?token=s3cret")
         r = conn.getresponse()
-        cookies = [v for k, v in r.getheaders() if k == "Set-Cookie"]
+        cookies = [v for k, v in r.getheaders() if k.lower() == "set-cookie"]
         assert r.status == 303 and r.getheader("Location") == "/"
         assert any(c.startswith("semisup_token=s3cret;") and "HttpOnly" in c for c in cookies)
         status, st = Client(url).get("/api/status", headers={"Cookie": "semisup_token=s3cret"})
@@ -298,8 +318,6 @@ def test_retraining_refreshes_suggestions_and_queue(tmp_path):
 
 def _raw_response(url: str, target: str) -> bytes:
     """The raw bytes of a response to ``GET target``, headers exactly as the server wrote them."""
-    import socket
-
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
@@ -324,18 +342,18 @@ def test_no_request_value_reaches_a_response_header(tmp_path, token):
     with serving(make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite"), token=token) as url:
         for target in INJECTIONS:
             raw = _raw_response(url, target)
-            head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+            head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()  # header names: any case
             lines = head.split("\r\n")
             assert not any(ln.lower().startswith(("x-injected", "set-cookie: evil")) for ln in lines), head
             assert b"<script>alert(1)" not in raw
             assert "x\r" not in head and "token=x" not in head
-            assert "Content-Security-Policy" in head
+            assert "content-security-policy" in head
             cookies = [ln for ln in lines if ln.lower().startswith("set-cookie: semisup_token")]
             assert cookies == []  # a wrong token never earns a cookie
         # the right token earns a cookie holding exactly the server's token
         if token:
             head = _raw_response(url, f"/?token={token}").split(b"\r\n\r\n")[0].decode()
-            assert f"Set-Cookie: semisup_token={token}; Path=/; HttpOnly; SameSite=Strict" in head
+            assert f"set-cookie: semisup_token={token}; Path=/; HttpOnly; SameSite=Strict" in head
         else:  # no server token: the redirect sets no token cookie at all
             head = _raw_response(url, "/?token=anything").split(b"\r\n\r\n")[0].decode()
             assert head.startswith("HTTP/1.1 303") and "semisup_token" not in head
@@ -346,3 +364,179 @@ def test_tokens_that_cannot_travel_in_a_header_are_refused(tmp_path):
     for bad in ("a\r\nX: 1", "with space", "semi;colon"):
         with pytest.raises(AppError, match="only letters, digits"):
             make_server(app, "127.0.0.1", 0, bad)
+
+
+HARDENING = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
+
+
+def test_hardening_headers_on_every_kind_of_response(tmp_path, capfd):
+    app = make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite")
+    with serving(app, token="s3cret") as url:
+        port = int(url.rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def head_of(method: str, target: str, headers: dict) -> tuple[int, dict]:
+            conn.request(method, target, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}
+
+        auth = {"Authorization": "Bearer s3cret"}
+        app.status = lambda session: 1 / 0  # a bug in the service: a 500 that must still be hardened
+        for method, target, headers, want in [
+            ("GET", "/", auth, 200),
+            ("GET", "/api/labels", auth, 200),
+            ("GET", "/api/status", {}, 401),
+            ("GET", "/nowhere", auth, 404),
+            ("PUT", "/api/label", auth, 405),
+            ("GET", "/api/status", auth, 500),
+        ]:
+            status, h = head_of(method, target, headers)
+            assert status == want, (target, status)
+            assert all(k in h for k in HARDENING), (target, h)
+            assert h["cache-control"] == "no-store" and h["x-frame-options"] == "DENY"
+            assert "server" not in h and "date" not in h  # uvicorn's own headers are off
+            if status >= 400:
+                assert h["connection"] == "close"
+                conn.close()
+    capfd.readouterr()
+
+
+def test_a_bug_gives_json_500_without_the_traceback_and_serving_goes_on(tmp_path, capfd):
+    app = make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite")
+    real_status = app.status
+
+    def broken(session: str) -> dict:
+        raise RuntimeError("secret internals")
+
+    with serving(app) as url:
+        app.status = broken
+        status, body = Client(url).get("/api/status")
+        assert status == 500 and body == {"error": "internal error (RuntimeError); see the server's terminal"}
+        app.status = real_status
+        assert Client(url).get("/api/status")[0] == 200
+    err = capfd.readouterr().err
+    assert "Traceback" in err and "secret internals" in err  # the terminal shows it, the client does not
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(tmp_path):
+    with serving(make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite")) as url:
+        port = int(url.rsplit(":", 1)[1])
+        # a declared gigabyte: refused at once, without waiting for (or reading) the body
+        t0 = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(
+                f"POST /api/label HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000000000\r\n\r\n{".encode()
+            )
+            reply = b""
+            while b"at most" not in reply and time.monotonic() - t0 < 5:  # head and body may come apart
+                part = s.recv(65536)
+                if not part:
+                    break
+                reply += part
+            reply = reply.decode()
+        assert reply.startswith("HTTP/1.1 413") and "at most 65536" in reply and time.monotonic() - t0 < 5
+        # a chunked body has no length up front: counted as it streams in
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        chunks = (b" " * 8192 for _ in range(10))
+        conn.request("POST", "/api/label", body=chunks, headers=JSON, encode_chunked=True)
+        r = conn.getresponse()
+        assert r.status == 413 and "at most" in json.loads(r.read())["error"]
+        conn.close()
+
+
+def test_clients_holding_half_a_request_do_not_hold_the_server(tmp_path):
+    """Issue 13 (medium): three held connections each kept a thread 20 s+. Now a normal request is
+    answered at once while they hold, and each held connection is closed after ``request_timeout``."""
+    timeout = 3.0
+    with serving(make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite"), request_timeout=timeout) as url:
+        port = int(url.rsplit(":", 1)[1])
+        partial = [
+            b"",  # connected, says nothing
+            b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # headers never finished
+            b"GET /api/sta",  # request line never finished
+            b"POST /api/label HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"id"',  # body never finished
+        ]
+        held = []
+        for data in partial:
+            s = socket.create_connection(("127.0.0.1", port), timeout=timeout + 10)
+            s.sendall(data)
+            held.append(s)
+        t0 = time.monotonic()
+        status, _ = Client(url).get("/api/status")
+        assert status == 200 and time.monotonic() - t0 < timeout / 2
+        for s in held:  # the server closes each: recv returns end-of-file (or a reset)
+            with contextlib.suppress(ConnectionResetError):
+                assert s.recv(65536) == b""
+            s.close()
+        assert time.monotonic() - t0 < timeout + 5
+
+
+def test_named_labelers_each_label_keeps_who_gave_it(tmp_path):
+    db = tmp_path / "l.sqlite"
+    users = {"alice": "tok-alice", "bob": "tok-bob"}
+    with serving(make_app(make_image_npz(tmp_path), db), token="shared", users=users) as url:
+        alice, bob, shared = (Client(url, s, token=t) for s, t in [("a", "tok-alice"), ("b", "tok-bob"),
+                                                                   ("c", "shared")])  # fmt: skip
+        assert alice.get("/api/status")[1]["labeler"] == {"name": "alice", "from_token": True}
+        assert shared.get("/api/status")[1]["labeler"] == {"name": None, "from_token": True}
+        assert Client(url).get("/api/status")[0] == 401
+        assert alice.post("/api/label", {"id": "0", "label": "one", "user": "mallory"})[0] == 200  # ignored
+        assert bob.post("/api/label", {"id": "0", "label": "two"})[0] == 200
+        assert bob.post("/api/skip", {"id": "1"})[0] == 200
+        assert shared.post("/api/label", {"id": "2", "label": "zero", "user": "carol"})[0] == 200
+        assert shared.post("/api/label", {"id": "3", "label": "zero"})[0] == 200
+    with sqlite3.connect(db) as c:
+        got = c.execute("SELECT item_id, action, user FROM labels ORDER BY id").fetchall()
+    assert got == [("0", "label", "alice"), ("0", "label", "bob"), ("1", "skip", "bob"),
+                   ("2", "label", "carol"), ("3", "label", "tester")]  # fmt: skip
+
+
+def test_undo_by_event_and_release_go_through(tmp_path):
+    with serving(make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite")) as url:
+        a, b = Client(url, "a"), Client(url, "b")
+        mine = [it["id"] for it in a.get("/api/next?n=30")[1]["items"]]
+        assert len(mine) == 30 and b.get("/api/next?n=30")[1]["items"] == []  # all leased to a
+        assert a.post("/api/release", {"ids": mine[:4]})[1] == {"released": 4}
+        assert {it["id"] for it in b.get("/api/next?n=30")[1]["items"]} == set(mine[:4])
+        event = a.post("/api/label", {"id": mine[5], "label": "one"})[1]["event"]
+        first = a.post("/api/undo", {"event_id": event["id"]})[1]
+        again = a.post("/api/undo", {"event_id": event["id"]})[1]  # a retried undo changes nothing
+        assert first["undone"]["id"] == event["id"] and again["undone"] is None and again["already"]
+
+
+def test_cli_users_prints_one_url_per_labeler(tmp_path, capsys):
+    image_npz = make_image_npz(tmp_path)
+    from semisup.cli import main
+
+    db = tmp_path / "l.sqlite"
+    for spec, want in (("alice,alice", "names alice twice"), (" , ", "names nobody")):
+        assert main(["label", str(image_npz), "--db", str(db), "--users", spec]) == 2
+        assert want in capsys.readouterr().err and not db.exists()
+    names = tmp_path / "team.txt"
+    names.write_text("# the team\nalice\n\nbob\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "semisup", "label", str(image_npz), "--db", str(db), "--port", "0",
+           "--host", "0.0.0.0", "--users", str(names)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        urls: dict[str, str] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("open "):
+                urls[line.split()[-1].strip("()")] = line.split()[1]
+            if line.startswith("Ctrl-C") or not line:
+                break
+        assert set(urls) == {"alice", "bob"}, urls  # --users counts as tokens off loopback: no shared URL
+        for name, link in urls.items():
+            token = link.split("?token=")[1]
+            port = int(link.split(":")[2].split("/")[0])
+            c = Client(f"http://127.0.0.1:{port}", token=token)
+            assert c.get("/api/status")[1]["labeler"]["name"] == name
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0 and "stopped; every label given is in the file" in out

@@ -96,3 +96,43 @@ def test_agreement_counts_current_labels_with_a_suggestion(store):
     assert store.agreement() == (2, 3)
     store.undo("a")
     assert store.agreement() == (1, 2)
+
+
+def test_undo_of_a_named_event_is_idempotent(store):
+    first = store.add("0", "label", "cat", session="a")
+    second = store.add("1", "label", "dog", session="a")
+    event, why = store.undo_event("a", second.id)
+    assert why is None and event.id == second.id and event.undone_at is not None
+    again, why = store.undo_event("a", second.id)  # the retried request: nothing more is undone
+    assert why == "already undone" and again.undone_at == event.undone_at
+    assert {k: e.label for k, e in store.current().items()} == {"0": "cat"}
+    assert store.events()[0].undone_at is None  # the older event was not touched
+    store.add("0", "label", "dog", session="b")
+    kept, why = store.undo_event("a", first.id)  # b's later label decides item 0: undoing a's is a no-op
+    assert why == "a later label or skip of this item supersedes it" and kept.undone_at is None
+    with pytest.raises(LabelError, match="no label or skip 3 of this session to undo"):
+        store.undo_event("a", 3)  # b's event
+    with pytest.raises(LabelError, match="no label or skip 99 of this session"):
+        store.undo_event("a", 99)
+
+
+def test_user_labels_keep_each_labelers_latest_live_label(store):
+    store.add("0", "label", "cat", user="ann", session="a")
+    store.add("0", "label", "dog", user="ann", session="a")  # ann changed her mind
+    store.add("0", "label", "cat", user="bob", session="b")
+    store.add("1", "label", "dog", user="bob", session="b")
+    store.undo("b")  # bob's label of 1 is gone
+    assert [(e.item_id, e.user, e.label) for e in store.user_labels()] == [
+        ("0", "ann", "dog"),
+        ("0", "bob", "cat"),
+    ]
+
+
+def test_data_version_moves_only_when_another_connection_writes(store):
+    v0 = store.data_version()
+    store.add("0", "label", "cat")
+    assert store.data_version() == v0  # its own write
+    other = LabelStore(store.path)
+    other.import_rows([{"item_id": "1", "label": "dog"}], default_user="me")
+    other.close()
+    assert store.data_version() != v0

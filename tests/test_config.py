@@ -1,7 +1,7 @@
 import pytest
 
 from semisup.config import ConfigError, RunConfig, apply_overrides
-from semisup.registry import ALGORITHMS, UnknownNameError
+from semisup.registry import ALGORITHMS, NETS, UnknownNameError
 
 
 def test_defaults_resolve_algorithm_config():
@@ -94,3 +94,47 @@ def test_out_of_range_values_exit_2_with_one_line(tmp_path, capsys, flags, named
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and named in err and "allowed" in err and "\n" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("d", "message"),
+    [
+        ({"optim": {"lr": "nan"}}, "optim.lr must be a finite number, got 'nan'"),
+        ({"optim": {"lr": float("inf")}}, "optim.lr must be a finite number"),
+        ({"optim": {"name": "adamx"}}, "optim.name='adamx' is not allowed: choose one of sgd, adamw"),
+        ({"fabric": {"accelerator": "tpux"}}, "fabric.accelerator='tpux' is not allowed"),
+        ({"fabric": {"strategy": "ddpx"}}, "fabric.strategy='ddpx' is not allowed"),
+        ({"algorithm": {"name": "uda", "tsa": "linar"}}, "algorithm.tsa='linar' is not allowed"),
+        (
+            {"algorithm": {"name": "mean_teacher", "ema_decay": 1.0}},
+            "algorithm.ema_decay=1.0 is out of range",
+        ),
+        ({"net": {"name": "mlp", "hidden": [64, 0]}}, "net.hidden=0 is out of range: allowed >= 1"),
+        ({"net": {"name": "cnn", "dropout": 1}}, "net.dropout=1.0 is out of range: allowed [0, 1)"),
+        ({"data": {"image_size": [8]}}, "data.image_size must have 2 items"),
+        ({"data": {"mismatch_classes": [1, -2]}}, "data.mismatch_classes=-2 is out of range"),
+        ({"algorithm_args": {"threshold": 0.5}}, "unknown config key 'algorithm_args'"),
+        ({"algorithm": {"name": 5}}, "algorithm.name=5 must be a name"),
+        ([1, 2], "a config must be a mapping"),
+    ],
+)
+def test_values_are_checked_when_the_config_is_built(d, message):
+    """Issue 13: types, finiteness, choices and ranges fail at build time, naming key and value."""
+    with pytest.raises(ConfigError) as e:
+        RunConfig.from_dict(d)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_registered_default_config_passes_the_checks():
+    for algo in ALGORITHMS.names():
+        for net in NETS.names():
+            section = {"name": algo, "teacher": "runs/t"} if algo == "distill" else algo
+            RunConfig.from_dict({"algorithm": section, "net": net})
+
+
+def test_yaml_errors_are_one_line(tmp_path):
+    (tmp_path / "c.yaml").write_text("train:\n  steps: [1,\n  x: :\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML: .* at line 3, column 6$"):
+        RunConfig.from_yaml(tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="the value is not valid YAML"):
+        apply_overrides({}, ["train.steps=["])

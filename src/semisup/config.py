@@ -6,7 +6,9 @@ default. The resolved config is written into every run folder and every checkpoi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ class DataConfig:
     label_fraction: float | None = None
     split_seed: int | None = None  # None: the run's seed
     label_column: str = "label"  # for .csv input
+    # Image folders: resize every image to (H, W) (bilinear), e.g. when their sizes differ. None: keep
+    # the size, which must then be the same for all.
+    image_size: tuple[int, int] | None = None
     # The kind of input: image | signal | table | vector | text. None: inferred from the data (printed in
     # the run's first line, saved in config.yaml); set it where the shape is ambiguous, e.g. an (N, L)
     # array of series -> signal. It picks the views, the default net and the preprocessing.
@@ -108,6 +113,7 @@ class TrainConfig:
     check_folds: int = 4
     check_steps: int | None = None
     plots: bool = False  # draw RUN_DIR/plots.png at the end (semisup.plots.plot_run; same as semisup plot)
+    loggers: tuple[str, ...] = ("csv",)  # where metrics go: "csv" (metrics.csv), "tensorboard" (tensorboard/)
 
 
 @dataclass
@@ -119,6 +125,9 @@ class FabricConfig:
     num_nodes: int = 1
     strategy: str = "auto"
     precision: str = "32-true"
+    # BatchNorm statistics over every process's batch (torch's SyncBatchNorm: GPUs only); off, each
+    # process normalises over its own batch.
+    sync_batchnorm: bool = False
 
 
 @dataclass
@@ -153,7 +162,13 @@ class RunConfig:
         """Build and resolve a config from a (partial) dict; unknown keys raise ``ConfigError``."""
         from semisup.registry import ALGORITHMS, NETS
 
+        if not isinstance(d, dict):
+            raise ConfigError(f"a config must be a mapping of keys, got {d!r}")
         d = dict(d)
+        for key in ("algorithm_args", "net_args"):  # fields filled from the algorithm/net sections
+            if key in d:
+                section = key.split("_")[0]
+                raise ConfigError(f"unknown config key {key!r}: put these values under {section}: instead")
         # Left unset, the algorithm and mu may still be chosen per data kind (semisup.engine.defaults).
         algorithm_unset = "algorithm" not in d
         data_section = d.get("data") or {}
@@ -195,7 +210,8 @@ class RunConfig:
 
 # Ranges checked when a config is built (issue 13: `--steps -5` trained nothing and reported success,
 # `algorithm.threshold=95` silently masked every pseudo-label, `train.eval_every=0` divided by zero).
-# (low, high, low inclusive, high inclusive); None = unbounded. Algorithm fields are matched by name.
+# (low, high, low inclusive, high inclusive); None = unbounded; a list's items are checked one by one.
+# Algorithm and net fields are matched by name ("algo.field" for one algorithm only).
 _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "data.labels_per_class": (1, None, True, True),
     "data.label_fraction": (0, 1, False, True),
@@ -203,11 +219,23 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "data.batch_size": (1, None, True, True),
     "data.eval_batch_size": (1, None, True, True),
     "data.mismatch_fraction": (0, 1, True, True),
+    "data.mismatch_classes": (0, None, True, True),
+    "data.mismatch_pool_size": (1, None, True, True),
+    "data.split_seed": (0, None, True, True),
+    "data.image_size": (1, None, True, True),
+    "augment.translate": (0, 1, True, False),
+    "augment.strong_ops": (0, None, True, True),
+    "augment.strong_magnitude": (0, 1, True, True),
+    "augment.cutout": (0, 1, True, True),
+    "augment.noise_std": (0, None, True, True),
+    "augment.mask_prob": (0, 1, True, True),
+    "augment.swap_prob": (0, 1, True, True),
     "optim.lr": (0, None, False, True),
     "optim.momentum": (0, 1, True, False),
     "optim.weight_decay": (0, None, True, True),
     "optim.warmup_steps": (0, None, True, True),
     "optim.clip_grad_norm": (0, None, False, True),
+    "optim.betas": (0, 1, True, False),
     "train.steps": (1, None, True, True),
     "train.eval_every": (1, None, True, True),
     "train.log_every": (1, None, True, True),
@@ -230,10 +258,55 @@ _ALGORITHM_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "momentum": (0, 1, True, True),
     "rampup": (0, 1, True, True),
     "label_smoothing": (0, 1, True, False),
+    "alpha": (0, None, True, True),
+    "alpha_f": (0, None, True, True),
+    "lambda_f": (0, None, True, True),
+    "lambda_max": (0, None, True, True),
+    "n_sigma": (0, None, False, True),
+    "ramp_start": (0, 1, True, True),
+    "ramp_end": (0, 1, True, True),
+    "eps": (0, None, False, True),
+    "xi": (0, None, False, True),
+    "n_power": (1, None, True, True),
+    "K": (1, None, True, True),
+    "head_dim": (1, None, True, True),
+    "head_hidden": (0, None, True, True),
+    "head_layers": (1, None, True, True),
+    "distill.alpha": (0, 1, True, True),
+    "temporal_ensembling.alpha": (0, 1, True, False),
+    "mean_teacher.ema_decay": (0, 1, True, False),
+    "mean_teacher.ema_decay_rampup": (0, 1, True, False),
 }
+_NET_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "width": (1, None, True, True),
+    "depth": (1, None, True, True),
+    "widen_factor": (1, None, True, True),
+    "kernel_size": (1, None, True, True),
+    "max_length": (1, None, True, True),
+    "hidden": (1, None, True, True),
+    "dropout": (0, 1, True, False),
+}
+# Values from a fixed set. Fabric's precision names: lightning_fabric's _PRECISION_INPUT_STR and aliases.
+_CHOICES: dict[str, tuple[str | None, ...]] = {
+    "data.kind": (None, "image", "signal", "table", "vector", "text"),
+    "optim.name": ("sgd", "adamw"),
+    "optim.schedule": ("cosine", "constant"),
+    "fabric.accelerator": ("auto", "cpu", "cuda", "gpu", "mps", "tpu"),
+    "fabric.precision": (
+        "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "transformer-engine",
+        "transformer-engine-float16", "32", "16", "bf16", "64",
+    ),
+    "algorithm.tsa": ("none", "linear", "log", "exp"),
+    "algorithm.teacher_view": ("none", "weak", "strong"),
+    "algorithm.student_view": ("none", "weak", "strong"),
+}  # fmt: skip
 
 
 def _check_range(key: str, value: Any, bounds: tuple[float | None, float | None, bool, bool]) -> None:
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_range(key, item, bounds)
+        return
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     lo, hi, lo_in, hi_in = bounds
@@ -255,16 +328,56 @@ def check_ranges(cfg: RunConfig) -> None:
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         _check_range(key, node, bounds)
-    for name, value in flat["algorithm"].items():
-        if name in _ALGORITHM_RANGES:
-            _check_range(f"algorithm.{name}", value, _ALGORITHM_RANGES[name])
+    algo = flat["algorithm"]
+    for name, value in algo.items():
+        bounds = _ALGORITHM_RANGES.get(f"{algo['name']}.{name}", _ALGORITHM_RANGES.get(name))
+        if bounds is not None:
+            _check_range(f"algorithm.{name}", value, bounds)
+    for name, value in flat["net"].items():
+        if name in _NET_RANGES:
+            _check_range(f"net.{name}", value, _NET_RANGES[name])
+    for key, choices in _CHOICES.items():
+        section, name = key.split(".")
+        if name in flat[section] and flat[section][name] not in choices:
+            allowed = ", ".join("null" if c is None else c for c in choices)
+            raise ConfigError(f"{key}={flat[section][name]!r} is not allowed: choose one of {allowed}")
+    _check_strategy(flat["fabric"]["strategy"])
+    _check_loggers(flat["train"]["loggers"])
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy == "auto":  # the default: no need to import Fabric to check it
+        return
+    from lightning_fabric.strategies import STRATEGY_REGISTRY
+
+    if strategy not in STRATEGY_REGISTRY.available_strategies():
+        names = ", ".join(["auto", *sorted(STRATEGY_REGISTRY.available_strategies())])
+        raise ConfigError(f"fabric.strategy={strategy!r} is not allowed: choose one of {names}")
+
+
+LOGGERS = ("csv", "tensorboard")
+
+
+def _check_loggers(loggers: list[str]) -> None:
+    bad = [x for x in loggers if x not in LOGGERS]
+    if bad or len(set(loggers)) != len(loggers):
+        raise ConfigError(
+            f"train.loggers={list(loggers)!r}: each of {', '.join(LOGGERS)} at most once, "
+            "e.g. [csv, tensorboard]"
+        )
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} does not exist")
-    d = yaml.safe_load(p.read_text()) or {}
+        what = "is a folder, not a file" if p.is_dir() else "does not exist"
+        raise ConfigError(f"config file {str(p)!r} {what}; give a YAML file of config keys")
+    try:
+        d = yaml.safe_load(p.read_text()) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(p)!r} is not text; give a YAML file of config keys") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {_yaml_problem(e)}") from None
     if not isinstance(d, dict):
         raise ConfigError(f"config file {str(p)!r} must hold a mapping of keys, got {type(d).__name__}")
     return d
@@ -277,7 +390,13 @@ def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key=value, e.g. train.steps=500")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as e:
+            raise ConfigError(
+                f"override {item!r}: the value is not valid YAML ({_yaml_problem(e)}); write lists as "
+                "[1, 2] and quote text with special characters"
+            ) from None
         node = out
         parts = key.strip().split(".")
         for p in parts[:-1]:
@@ -291,6 +410,13 @@ def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """A YAML error on one line: what is wrong and where (YAML's own message spans several lines)."""
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{getattr(e, 'problem', None) or type(e).__name__}{where}"
+
+
 def _section(raw: Any, default: str, what: str) -> dict[str, Any]:
     if isinstance(raw, str):
         return {"name": raw}
@@ -298,6 +424,8 @@ def _section(raw: Any, default: str, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} must be a name or a mapping with 'name', got {raw!r}")
     raw = dict(raw)
     raw.setdefault("name", default)
+    if not isinstance(raw["name"], str):
+        raise ConfigError(f"{what}.name={raw['name']!r} must be a name, e.g. {default}")
     return raw
 
 
@@ -360,18 +488,19 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer():  # False for inf and nan
             return int(value)
         raise ConfigError(f"{key} must be an integer, got {value!r}")
     if tp is float:
+        number: float | None = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{key} must be a number, got {value!r}")
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is None or not math.isfinite(number):  # nan passes every range check: refuse it here
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

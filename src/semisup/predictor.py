@@ -19,6 +19,10 @@ from semisup.nets.heads import head_classifier
 from semisup.nets.table import TableEncoder
 
 
+class RunFolderError(ValueError):
+    """A run folder that cannot give a classifier as asked (a pretraining run, a custom net not passed)."""
+
+
 def class_labels(names: list[str]) -> np.ndarray:
     """The labels ``predict`` returns: ints when every class name is an integer written plainly ("0",
     "7", "-2": the user's labels were integers, so ``(pred == y).mean()`` works), else the names."""
@@ -112,7 +116,7 @@ def load(
     cfg = RunConfig.from_dict(ckpt["config"])
     meta = ckpt["meta"]
     if "projection_head" in meta:
-        raise ValueError(
+        raise RunFolderError(
             f"{run_dir} is a self-supervised pretraining run ({cfg.algorithm}): it has no classifier. "
             f"Fine-tune it first: semisup train --init {run_dir} ..."
         )
@@ -127,7 +131,9 @@ def load(
     )
     if cfg.net == "custom":
         if net is None:
-            raise ValueError(f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())")
+            raise RunFolderError(
+                f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())"
+            )
     else:
         net = build_net(cfg.net, encoded_shape(encoder, input_shape), len(meta["classes"]), cfg.net_args)
     if "classifier_head" in meta:  # fine-tuned from the middle of a SimCLRv2 projection head

@@ -1,7 +1,7 @@
 """``semisup label``: serve the labeling app, or export / import its labels.
 
 semisup label DATA --db labels.sqlite [--classes a,b,c] [--host 127.0.0.1] [--port 8765]
-              [--token T|auto] [--run RUN_DIR | --retrain] [--text-column COL]
+              [--token T|auto] [--users NAMES|FILE] [--run RUN_DIR | --retrain] [--text-column COL]
 semisup label export --db labels.sqlite --format csv|labelstudio [--out FILE]
 semisup label import FILE --db labels.sqlite [--format csv|labelstudio] [--classes a,b,c]
 """
@@ -45,7 +45,15 @@ def serve_parser() -> argparse.ArgumentParser:
         default=os.environ.get("SEMISUP_LABEL_TOKEN"),
         help="secret every request must carry; 'auto' makes one (default: $SEMISUP_LABEL_TOKEN)",
     )
-    p.add_argument("--user", default=None, help="name recorded with each label (default: your login)")
+    p.add_argument(
+        "--users",
+        metavar="NAMES|FILE",
+        help="labelers, comma-separated or a file of one name a line: each gets a URL with their own token, "
+        "and their labels carry their name",
+    )
+    p.add_argument(
+        "--user", default=None, help="name recorded with labels that name no labeler (default: your login)"
+    )
     m = p.add_mutually_exclusive_group()
     m.add_argument("--run", metavar="RUN_DIR", help="suggestions from a trained run (no retraining)")
     m.add_argument("--retrain", action="store_true", help="retrain a fast model in the background (default)")
@@ -85,6 +93,7 @@ def _login() -> str:
 
 def build_app(args: argparse.Namespace):
     """The ``LabelApp`` for parsed serve arguments (items, store, model)."""
+    from semisup.active.strategies import get_strategy
     from semisup.app.items import load_items
     from semisup.app.model import Suggester
     from semisup.app.service import LabelApp
@@ -101,6 +110,8 @@ def build_app(args: argparse.Namespace):
         model=args.model,
         retrain=args.run is None,
         fixed_proba=fixed,
+        mc_samples=20 if "mc_proba" in get_strategy(args.strategy).needs else 0,  # a committee for BALD
+        seed=args.seed,
     )
     return app
 
@@ -120,23 +131,55 @@ def _run_proba(run_dir: str, items) -> np.ndarray:
     return np.asarray(p)[:, [names.index(c) for c in items.classes]]
 
 
+def _user_names(spec: str) -> list[str]:
+    """``--users``: a file of one name a line (blank lines and ``#`` comments skipped) or ``a,b,c``."""
+    from semisup.app.server import AppError
+
+    path = Path(spec)
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        names = [n.strip() for n in lines if n.strip() and not n.lstrip().startswith("#")]
+    else:
+        names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise AppError(
+            f"--users {spec!r} names nobody: pass names like alice,bob or a file of one name a line"
+        )
+    for n in names:
+        if len(n) > 64 or not n.isprintable():
+            raise AppError(f"--users: {n[:80]!r} is not a name of at most 64 printable characters")
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise AppError(f"--users names {', '.join(twice)} twice: each labeler once")
+    return names
+
+
 def serve(args: argparse.Namespace) -> int:
     from semisup.active.strategies import get_strategy
     from semisup.app.server import AppError, check_bind, make_server
 
     token = secrets.token_urlsafe(16) if args.token == "auto" else args.token
-    check_bind(args.host, token)  # before the data is read: fail fast
-    if "mc_proba" in get_strategy(args.strategy).needs:
-        raise AppError(f"--strategy {args.strategy} needs MC-dropout passes the app's model does not make")
+    users = {name: secrets.token_urlsafe(16) for name in _user_names(args.users)} if args.users else None
+    check_bind(args.host, token, users)  # before the data is read: fail fast
+    if "mc_proba" in get_strategy(args.strategy).needs and args.run:
+        raise AppError(
+            f"--strategy {args.strategy} needs a committee of models the app refits itself: "
+            "drop --run, or use margin or entropy with --run"
+        )
     app = build_app(args)
-    server = make_server(app, args.host, args.port, token)
+    server = make_server(app, args.host, args.port, token, users)
     app.start()
     n = len(app.items)
     print(f"labeling {app.items.name} ({n} {app.items.kind} items, classes {app.items.classes})")
     print(f"labels are saved in {Path(args.db).resolve()}")
-    print(f"open {server.url}   (Ctrl-C to stop)", flush=True)
+    if users:  # one line per person: the token in each URL says who gives the labels
+        for name, url in server.user_urls().items():
+            print(f"open {url}   ({name})")
+    if token or not users:
+        print(f"open {server.url}" + ("   (shared token)" if users else ""))
+    print("Ctrl-C to stop", flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()
     except KeyboardInterrupt:
         print("stopped; every label given is in the file")
     finally:

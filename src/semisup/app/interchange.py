@@ -1,13 +1,20 @@
 """Labels in and out: CSV and Label Studio JSON.
 
-CSV: one row per current label, columns ``item_id,label,user,session,created_at`` (ISO 8601, UTC).
-Import needs ``item_id`` and ``label``; the other columns are kept when present.
+CSV: one row per current label, columns ``item_id,label,user,session,created_at,labelers,agree``
+(``created_at`` in ISO 8601, UTC). ``labelers`` is how many distinct users labeled the item and ``agree``
+how many of them gave this label (1,1 for an item one person labeled): a kappa summary line would break
+every CSV reader, so agreement travels per item; ``semisup.app.agreement`` computes kappa. A cell that
+starts with ``= + - @``, a tab, a carriage return or ``'`` gets a leading ``'`` so that spreadsheets show
+it as text instead of running it as a formula; import strips that one ``'`` again. Import needs
+``item_id`` and ``label``; ``user``, ``session`` and ``created_at`` are kept when present.
 
 Label Studio (https://labelstud.io/guide/export#JSON): a list of tasks, each
 ``{"id", "data": {"item_id", ...}, "annotations": [{"result": [{"type": "choices", "from_name": "label",
-"to_name": ..., "value": {"choices": [LABEL]}}], "completed_by", "created_at"}]}``. Import reads the
-item from ``data.item_id`` (or an image path in ``data.image`` that ends with an item id) and the label
-from the latest annotation that is not cancelled; tasks without an annotation are left out.
+"to_name": ..., "value": {"choices": [LABEL]}}], "completed_by", "created_at"}]}``, one annotation per
+user who labeled the item (their latest label; the item's current label last), so agreement can be
+computed from it and a round trip keeps every labeler. Import reads the item from ``data.item_id`` (or
+an image path in ``data.image`` that ends with an item id) and every annotation that is not cancelled,
+in order (the last one becomes the current label); tasks without an annotation are left out.
 
 An import is one transaction: every label is checked against the classes and items of the label file
 first, and one bad record adds nothing.
@@ -21,11 +28,21 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from semisup.app.store import LabelError, LabelStore
+from semisup.app.agreement import item_agreement
+from semisup.app.store import LabelError, LabelEvent, LabelStore
 
-__all__ = ["export_labels", "import_labels", "read_csv_labels", "read_labelstudio", "to_labelstudio"]
+__all__ = [
+    "escape_cell",
+    "export_labels",
+    "import_labels",
+    "read_csv_labels",
+    "read_labelstudio",
+    "to_labelstudio",
+    "unescape_cell",
+]
 
-CSV_COLUMNS = ("item_id", "label", "user", "session", "created_at")
+CSV_COLUMNS = ("item_id", "label", "user", "session", "created_at", "labelers", "agree")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")  # OWASP's list, plus the escape character itself
 
 
 def _iso(t: float) -> str:
@@ -38,35 +55,58 @@ def _unix(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def escape_cell(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula (or it starts with
+    ``'``, so that ``unescape_cell`` is its exact inverse)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def unescape_cell(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
 def to_csv(store: LabelStore) -> str:
+    current = store.current()
+    agree = item_agreement(store.user_labels(), {i: e.label for i, e in current.items()})  # type: ignore[misc]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for e in store.current().values():
-        w.writerow([e.item_id, e.label, e.user, e.session, _iso(e.created_at)])
+    for e in current.values():
+        a = agree[e.item_id]
+        cells = [e.item_id, e.label or "", e.user, e.session]
+        w.writerow([*map(escape_cell, cells), _iso(e.created_at), a.labelers, a.agree])
     return buf.getvalue()
 
 
 def to_labelstudio(store: LabelStore) -> list[dict]:
-    """The current labels as Label Studio tasks with one annotation each."""
+    """The current labels as Label Studio tasks, one annotation per user who labeled the item."""
     meta = store.meta()
     kind = meta.get("kind", "item")
     to_name = {"image": "image", "text": "text"}.get(kind, "item")
-    tasks = []
-    for n, e in enumerate(store.current().values(), start=1):
+    current = store.current()
+    opinions: dict[str, list[LabelEvent]] = {i: [] for i in current}
+    for e in store.user_labels():
+        if e.item_id in opinions and e.id != current[e.item_id].id:
+            opinions[e.item_id].append(e)
+    tasks, n_ann = [], 0
+    for n, e in enumerate(current.values(), start=1):
         data: dict = {"item_id": e.item_id}
         if kind == "image" and "/" in e.item_id:  # image-folder items: the path below the data root
             data["image"] = e.item_id
-        result = {
-            "id": f"r{n}",
-            "from_name": "label",
-            "to_name": to_name,
-            "type": "choices",
-            "value": {"choices": [e.label]},
-        }
-        ann = {"id": n, "completed_by": e.user, "created_at": _iso(e.created_at), "result": [result]}
-        ann["meta"] = {"session": e.session}
-        tasks.append({"id": n, "data": data, "annotations": [ann]})
+        annotations = []
+        for a in [*opinions[e.item_id], e]:  # the current label last: it wins again on import
+            n_ann += 1
+            result = {
+                "id": f"r{n_ann}",
+                "from_name": "label",
+                "to_name": to_name,
+                "type": "choices",
+                "value": {"choices": [a.label]},
+            }
+            ann = {"id": n_ann, "completed_by": a.user, "created_at": _iso(a.created_at), "result": [result]}
+            ann["meta"] = {"session": a.session}
+            annotations.append(ann)
+        tasks.append({"id": n, "data": data, "annotations": annotations})
     return tasks
 
 
@@ -85,6 +125,7 @@ def read_csv_labels(text: str) -> list[dict]:
         raise LabelError(f"a label CSV needs columns item_id and label; found {list(rows[0])}")
     out = []
     for r in rows:
+        r = {k: unescape_cell(v) if isinstance(v, str) else v for k, v in r.items()}
         when = r.get("created_at")
         out.append({**r, "created_at": _unix(when) if when else None})
     return out
@@ -104,19 +145,20 @@ def read_labelstudio(tasks: object, item_ids: list[str] | None = None) -> list[d
         if item is None:
             raise LabelError(f"task {n}: no data.item_id (and no data.image naming an item)")
         live = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-        if not live:
-            continue
-        ann = live[-1]
-        choices = [r for r in ann.get("result") or [] if r.get("type") == "choices"]
-        if not choices or len(choices[0].get("value", {}).get("choices") or []) != 1:
-            raise LabelError(f"task {n}: the annotation needs one result of type 'choices' with one choice")
-        by = ann.get("completed_by")
-        user = by.get("email", "") if isinstance(by, dict) else str(by) if by is not None else None
-        when = ann.get("created_at")
-        out.append({
-            "item_id": item, "label": choices[0]["value"]["choices"][0], "user": user,
-            "session": (ann.get("meta") or {}).get("session"), "created_at": _unix(when) if when else None,
-        })  # fmt: skip
+        for ann in live:  # in order: the last one becomes the item's current label
+            choices = [r for r in ann.get("result") or [] if r.get("type") == "choices"]
+            if not choices or len(choices[0].get("value", {}).get("choices") or []) != 1:
+                raise LabelError(
+                    f"task {n}: each annotation needs one result of type 'choices' with one choice"
+                )
+            by = ann.get("completed_by")
+            user = by.get("email", "") if isinstance(by, dict) else str(by) if by is not None else None
+            when = ann.get("created_at")
+            out.append({
+                "item_id": item, "label": choices[0]["value"]["choices"][0], "user": user,
+                "session": (ann.get("meta") or {}).get("session"),
+                "created_at": _unix(when) if when else None,
+            })  # fmt: skip
     return out
 
 

@@ -8,9 +8,17 @@ items: the human labels, the data's seed labels, and every other item as unlabel
 regression (class-balanced: the 5 most confident items of each class per round). Each finished fit
 bumps ``version``; the page polls ``/api/status`` and refetches its queue.
 
-``queue_order`` ranks unlabeled items by a :mod:`semisup.active` score (margin by default), and before
-any model by a seeded random order (image folders are sorted by class; showing them in that order would
-be a poor start).
+``queue_order`` ranks the unlabeled items with any strategy of :mod:`semisup.active` (margin by default):
+a batch strategy (random, coreset, typiclust, kmeans) picks the first ``head`` items as its query would,
+jointly; the rest follow by the strategy's score, ties in a seeded random order (image folders are sorted
+by class; showing them in that order would be a poor start). Strategies that need no model (random and
+the embedding ones) order the items before the first fit; the others use the seeded random order then.
+
+BALD needs several predictive distributions per item: with ``mc_samples > 0`` each refit also fits a
+committee of ``mc_samples`` models on stratified bootstrap resamples of the labels (``bootstrap_labels``);
+BALD's mutual information over a committee is the Jensen-Shannon disagreement of its members (query by
+committee: Seung et al., COLT 1992; McCallum & Nigam, ICML 1998). Label spreading on the cached graph
+makes that ``mc_samples`` cheap iterations per refit; self-training refits ``mc_samples`` times.
 """
 
 from __future__ import annotations
@@ -26,12 +34,25 @@ import numpy as np
 from semisup.app.items import Items
 from semisup.data.dataset import UNLABELED
 
-__all__ = ["GraphSpreader", "ModelState", "Suggester", "fit_proba", "informativeness", "queue_order"]
+__all__ = [
+    "GraphSpreader",
+    "ModelState",
+    "Suggester",
+    "bootstrap_labels",
+    "fit_proba",
+    "informativeness",
+    "queue_order",
+]
+
+# Items a batch strategy picks jointly: more than a refit's worth (every 5 labels by default, the page
+# leases 10), and few enough that k-means stays fast and clusters stay meaningful on small pools.
+QUEUE_HEAD = 20
 
 
 @dataclass(frozen=True)
 class ModelState:
-    """One fitted model's outputs: ``proba`` (N, C) over all items, or None before the first fit."""
+    """One fitted model's outputs: ``proba`` (N, C) over all items, or None before the first fit;
+    ``mc_proba`` (T, N, C) of a bootstrap committee when the suggester makes one (for BALD)."""
 
     version: int = 0
     proba: np.ndarray | None = None
@@ -39,6 +60,7 @@ class ModelState:
     seconds: float = 0.0
     finished_at: float | None = None
     error: str | None = None
+    mc_proba: np.ndarray | None = None
 
 
 def fit_proba(features: np.ndarray, y: np.ndarray, n_classes: int, model: str = "spreading") -> np.ndarray:
@@ -110,22 +132,36 @@ class GraphSpreader:
         return F / mass
 
 
+def bootstrap_labels(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``y`` with each class's labeled items resampled with replacement (stratified bootstrap): the items
+    drawn keep their label, the others become -1, so every labeled class stays labeled."""
+    out = np.full_like(y, UNLABELED)
+    for c in np.unique(y[y != UNLABELED]):
+        idx = np.flatnonzero(y == c)
+        drawn = rng.choice(idx, size=len(idx), replace=True)
+        out[drawn] = c
+    return out
+
+
 def informativeness(
-    proba: np.ndarray,
+    proba: np.ndarray | None,
     strategy: str = "margin",
     embeddings: np.ndarray | None = None,
     labeled_mask: np.ndarray | None = None,
     seed: int = 0,
+    mc_proba: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N,) scores of :func:`semisup.active.score` (higher = more worth labeling): ``margin``,
-    ``entropy``, ``least_confidence`` from ``proba``; ``coreset`` (distance to the labeled items),
-    ``typiclust``/``kmeans`` (typicality) from ``embeddings``; ``random``."""
+    ``entropy``, ``least_confidence`` from ``proba``; ``bald`` from ``mc_proba``; ``coreset`` (distance to
+    the labeled items), ``typiclust``/``kmeans`` (typicality) from ``embeddings``; ``random``."""
     from semisup.active.strategies import score
 
-    return np.asarray(
-        score(strategy, proba=proba, embeddings=embeddings, labeled_mask=labeled_mask, rng=seed),
-        dtype=np.float64,
-    )
+    n_items = None if labeled_mask is None else len(labeled_mask)  # random needs N from somewhere
+    s = score(
+        strategy, proba=proba, mc_proba=mc_proba, embeddings=embeddings, labeled_mask=labeled_mask,
+        n_items=n_items, rng=seed,
+    )  # fmt: skip
+    return np.asarray(s, dtype=np.float64)
 
 
 def queue_order(
@@ -135,14 +171,34 @@ def queue_order(
     seed: int = 0,
     embeddings: np.ndarray | None = None,
     labeled_mask: np.ndarray | None = None,
+    mc_proba: np.ndarray | None = None,
+    head: int = QUEUE_HEAD,
 ) -> np.ndarray:
-    """Item positions, most worth labeling first: by ``informativeness`` (ties in a seeded random
-    order), or the seeded random order alone when ``proba`` is None."""
+    """Positions of the unlabeled items (``labeled_mask`` False; all ``n`` without a mask), most worth
+    labeling first.
+
+    A batch strategy's first ``head`` items are ``semisup.active.query(strategy, head, ...)``; then, and
+    for the uncertainty strategies throughout, the items by descending ``informativeness``, ties in a
+    seeded random order. A strategy whose inputs are missing (a model's outputs before the first fit)
+    gives the seeded random order alone.
+    """
+    from semisup.active.strategies import get_strategy, query
+
     tiebreak = np.random.default_rng(seed).permutation(n)
-    if proba is None:
-        return tiebreak
-    s = informativeness(proba, strategy, embeddings, labeled_mask, seed)
-    return np.lexsort((tiebreak, -s))
+    labeled = np.zeros(n, dtype=bool) if labeled_mask is None else np.asarray(labeled_mask, dtype=bool)
+    inputs = {"proba": proba, "mc_proba": mc_proba, "embeddings": embeddings}
+    spec = get_strategy(strategy)
+    if any(inputs[k] is None for k in spec.needs):
+        return tiebreak[~labeled[tiebreak]]
+    s = informativeness(proba, strategy, embeddings, labeled, seed, mc_proba)
+    rest = np.lexsort((tiebreak, -s))
+    rest = rest[~labeled[rest]]
+    if spec.select is None:
+        return rest
+    first = query(strategy, head, **inputs, labeled_mask=labeled, n_items=n, rng=seed)
+    taken = np.zeros(n, dtype=bool)
+    taken[first] = True
+    return np.concatenate([first, rest[~taken[rest]]])
 
 
 class Suggester:
@@ -155,6 +211,9 @@ class Suggester:
         model: ``"spreading"`` or ``"self_training"`` (see ``fit_proba``).
         retrain: refit in the background; False keeps ``fixed_proba`` (a trained run's outputs) or none.
         fixed_proba: (N, C) probabilities to use as version 1 without retraining.
+        mc_samples: with ``retrain``, also fit a committee of this many models on bootstrap resamples of
+            the labels (``ModelState.mc_proba``, for BALD); 0: none.
+        seed: seeds the bootstrap.
     """
 
     def __init__(
@@ -165,9 +224,14 @@ class Suggester:
         model: str = "spreading",
         retrain: bool = True,
         fixed_proba: np.ndarray | None = None,
+        mc_samples: int = 0,
+        seed: int = 0,
     ) -> None:
         if every < 1:
             raise ValueError(f"retrain every must be >= 1, got {every}")
+        if mc_samples < 0 or mc_samples == 1:
+            raise ValueError(f"mc_samples must be 0 (no committee) or >= 2, got {mc_samples}")
+        self.mc_samples, self.seed = mc_samples, seed
         self.items, self.labels, self.every, self.model, self.retrain = items, labels, every, model, retrain
         self.state = (
             ModelState() if fixed_proba is None else ModelState(1, fixed_proba, finished_at=time.time())
@@ -214,17 +278,19 @@ class Suggester:
         t0 = time.perf_counter()
         self._training = True
         try:
-            n_classes = len(self.items.classes)
-            if self._spreader is not None:
-                proba = self._spreader.proba(y, n_classes)
-            else:
-                proba = fit_proba(self.items.features, y, n_classes, self.model)
+            proba = self._fit(y)
+            committee = None
+            if self.mc_samples:
+                # a fresh stream per version: the committee changes with the labels, never by chance alone
+                rng = np.random.default_rng([self.seed, self.state.version + 1])
+                committee = np.stack([self._fit(bootstrap_labels(y, rng)) for _ in range(self.mc_samples)])
             new = ModelState(
                 self.state.version + 1,
                 proba,
                 int((y != UNLABELED).sum()),
                 time.perf_counter() - t0,
                 time.time(),
+                mc_proba=committee,
             )
         except Exception as e:  # a failed fit keeps the last model; the page shows the error
             new = ModelState(**{**self.state.__dict__, "error": f"{type(e).__name__}: {e}"})
@@ -232,6 +298,13 @@ class Suggester:
             self._training = False
         self.state = new
         return new
+
+    def _fit(self, y: np.ndarray) -> np.ndarray:
+        """(N, C) probabilities of the model fitted on labels ``y``."""
+        n_classes = len(self.items.classes)
+        if self._spreader is not None:
+            return self._spreader.proba(y, n_classes)
+        return fit_proba(self.items.features, y, n_classes, self.model)
 
     def _loop(self) -> None:
         while True:

@@ -6,13 +6,15 @@ Schema (``SCHEMA_VERSION`` 1):
 - ``items(item_id, position)``: the data set's item ids, in data order.
 - ``labels(id, item_id, action, label, suggested, confidence, model_version, user, session,
   created_at, undone_at)``: one row per action, append-only. ``action`` is ``"label"`` or ``"skip"``;
-  undo never deletes: it sets ``undone_at`` (a tombstone) on the session's latest live row.
-- ``current_labels``: a view, the latest live ``label`` row of each item.
+  undo never deletes: it sets ``undone_at`` (a tombstone) on the session's latest live row, or on the
+  one event it names (``undo_event``: idempotent, so a retried request never undoes a second one).
+- ``current_labels``: a view, the latest live ``label`` row of each item. ``user_labels()`` keeps each
+  user's latest live label of each item (several labelers' opinions of one item, for agreement).
 
 The file is opened with ``journal_mode=WAL`` and ``synchronous=FULL``: a write returns only after its
 transaction is in the WAL, so killing the server (even ``kill -9``) loses no label it acknowledged.
 One connection is shared by the server's threads behind a lock; other processes may open the same file
-(SQLite's own locking, ``busy_timeout`` 10 s).
+(SQLite's own locking, ``busy_timeout`` 10 s), and ``data_version()`` tells when one of them wrote.
 """
 
 from __future__ import annotations
@@ -230,6 +232,33 @@ class LabelStore:
             db.execute("UPDATE labels SET undone_at = ? WHERE id = ?", (time.time(), row[0]))
             return self._event(db, row[0])
 
+    def undo_event(self, session: str, event_id: int) -> tuple[LabelEvent, str | None]:
+        """Tombstone event ``event_id`` of ``session`` if it is still its item's latest live row.
+
+        Returns (the event, None) when undone now, else (the event untouched, why not): a retried request
+        finds its event already undone and changes nothing.
+
+        Raises:
+            LabelError: ``session`` has no event ``event_id``.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT undone_at FROM labels WHERE id = ? AND session = ?", (event_id, session)
+            ).fetchone()
+            if row is None:
+                raise LabelError(f"no label or skip {event_id} of this session to undo")
+            if row[0] is not None:
+                return self._event(db, event_id), "already undone"
+            later = db.execute(
+                "SELECT 1 FROM labels WHERE item_id = (SELECT item_id FROM labels WHERE id = ?) "
+                "AND id > ? AND undone_at IS NULL LIMIT 1",
+                (event_id, event_id),
+            ).fetchone()
+            if later is not None:  # undoing it would not change the item: a later action decides it
+                return self._event(db, event_id), "a later label or skip of this item supersedes it"
+            db.execute("UPDATE labels SET undone_at = ? WHERE id = ?", (time.time(), event_id))
+            return self._event(db, event_id), None
+
     def import_rows(self, rows: Iterable[dict], default_user: str, session: str = "import") -> int:
         """Add many labels in ONE transaction: all of them, or none when one is invalid.
 
@@ -293,6 +322,24 @@ class LabelStore:
                 (item_id,),
             ).fetchone()
         return (row[0] if row else None), (row is None and skip is not None)
+
+    def user_labels(self) -> list[LabelEvent]:
+        """Each user's latest live label of each item, ordered by when the user first labeled the item
+        (so a labeler who changes their mind stays the item's first or second rater)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"WITH live AS (SELECT {_COLUMNS}, max(id) OVER w AS last_id, min(id) OVER w AS first_id "
+                "FROM labels WHERE action = 'label' AND undone_at IS NULL "
+                "WINDOW w AS (PARTITION BY item_id, user)) "
+                f"SELECT {_COLUMNS} FROM live WHERE id = last_id ORDER BY first_id"
+            ).fetchall()
+        return [LabelEvent(*r) for r in rows]
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when ANOTHER connection commits (an import run while
+        the server is up), never for this connection's own writes."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def events(self) -> list[LabelEvent]:
         """Every row, undone ones included, in order."""

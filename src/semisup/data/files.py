@@ -247,7 +247,7 @@ def load_image_folder(path: str | Path, size: int | tuple[int, int] | None = Non
         (w0, h0), (w1, h1) = images[0].size, images[k].size
         raise DataError(
             f"images differ in size: {paths[0]} is {h0}x{w0} (HxW) but {paths[k]} is {h1}x{w1}; "
-            "pass size=(H, W) or an int to resize them all"
+            "resize them all with --image-size H W (config data.image_size: [H, W]; Python: size=(H, W))"
         )
     wh = None if size is None else (size, size) if isinstance(size, int) else (size[1], size[0])
     ims = [im.convert(mode) if wh is None else im.convert(mode).resize(wh, resample=2) for im in images]

@@ -143,6 +143,11 @@ def read_inputs(
     if not p.exists():
         raise DataError(f"input {str(p)!r} does not exist")
     if p.is_dir():
+        if kind != "image":
+            raise DataError(
+                f"{p} is a folder of images but the model was trained on {kind} inputs of shape "
+                f"{tuple(input_shape)}; give a .npz (key X) or a .csv of such rows"
+            )
         X, names = _read_folder(p, input_shape)
     elif p.suffix == ".npz":
         with np.load(p, allow_pickle=False) as z:

@@ -17,6 +17,7 @@ from semisup.data.kinds import apply_kind
 from semisup.data.mismatch import class_mismatch
 from semisup.data.split import select_labeled
 from semisup.registry import DATASETS, UnknownNameError, unknown_name_message
+from semisup.seeds import stream
 
 __all__ = ["UnknownDatasetError", "dataset_info", "load_dataset", "read_data", "read_labeled"]
 
@@ -26,14 +27,21 @@ class UnknownDatasetError(UnknownNameError, DataError):
 
 
 def read_data(
-    name: str, label_column: str = "label", text_column: str | None = None, kind: str | None = None
+    name: str,
+    label_column: str = "label",
+    text_column: str | None = None,
+    kind: str | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> SSLDataset:
     """The data set behind ``name`` as stored: a built-in, a ``.npz``/``.csv`` file or a folder.
 
     A folder holding ``data_batch_1`` (or ``train`` and ``meta``) is read as CIFAR python pickles; any
-    other folder as an image folder (one sub-folder per class). A ``.csv`` with ``text_column`` is a text
-    data set: the texts are embedded once with the offline sentence model and cached (``semisup.text``).
+    other folder as an image folder (one sub-folder per class), its images resized to ``image_size`` (H, W)
+    when given. A ``.csv`` with ``text_column`` is a text data set: the texts are embedded once with the
+    offline sentence model and cached (``semisup.text``).
     """
+    if image_size is not None and (text_column is not None or not Path(name).expanduser().is_dir()):
+        raise DataError(f"data.image_size resizes image folders only; {name!r} is not one: leave it unset")
     if text_column is not None:
         if Path(name).suffix.lower() != ".csv" or not Path(name).is_file():
             raise DataError(f"data.text_column needs a .csv file of texts; {name!r} is not one")
@@ -51,7 +59,11 @@ def read_data(
     if path.is_dir():
         cifar = (path / "data_batch_1").is_file() or (path / "train").is_file() and (path / "meta").is_file()
         nested = any((path / sub).is_dir() for sub in ("cifar-10-batches-py", "cifar-100-python"))
-        return load_cifar_python(path) if cifar or nested else load_image_folder(path)
+        if cifar or nested:
+            if image_size is not None:
+                raise DataError("data.image_size resizes image folders, not CIFAR files: leave it unset")
+            return load_cifar_python(path)
+        return load_image_folder(path, image_size)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         return load_npz(path, kind)
@@ -76,7 +88,8 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
         UnknownDatasetError: ``cfg.name`` is neither a built-in nor an existing path.
         DataError: the data or the label selection is invalid; the message names the fix.
     """
-    data = apply_kind(read_data(cfg.name, cfg.label_column, cfg.text_column, cfg.kind), cfg.kind).validate()
+    raw = read_data(cfg.name, cfg.label_column, cfg.text_column, cfg.kind, cfg.image_size)
+    data = apply_kind(raw, cfg.kind).validate()
     split_seed = cfg.split_seed if cfg.split_seed is not None else seed
     data = _with_test_split(data, cfg, split_seed)
     if (cfg.mismatch_classes is None) != (cfg.mismatch_fraction is None):
@@ -138,7 +151,7 @@ def _with_test_split(data: SSLDataset, cfg: DataConfig, seed: int) -> SSLDataset
     f = cfg.test_fraction
     if not (isinstance(f, int | float) and 0 < f < 1):
         raise DataError(f"data.test_fraction must be in (0, 1), got {f!r}")
-    rng = np.random.default_rng([seed, 1])  # its own stream: the label draw (select_labeled) is unchanged
+    rng = np.random.default_rng(stream(seed, "test_split"))  # independent of the label draw
     held = []
     for c in np.unique(data.y[data.y >= 0]):
         idx = np.flatnonzero(data.y == c)

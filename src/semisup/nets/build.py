@@ -48,8 +48,17 @@ def build_net(name: str, input_shape: tuple[int, ...], num_classes: int, cfg: An
 
     Raises:
         UnknownNameError: for an unregistered name; the message suggests the closest names.
+        ConfigError: the net does not fit the inputs or its config (e.g. ``cnn`` on vectors).
     """
-    return NETS.get(name)(tuple(int(s) for s in input_shape), num_classes, cfg)
+    from semisup.config import ConfigError
+
+    net = NETS.get(name)
+    try:
+        return net(tuple(int(s) for s in input_shape), num_classes, cfg)
+    except ConfigError:
+        raise
+    except ValueError as e:  # the constructors' checks: a user's choice of net, reported as one line
+        raise ConfigError(str(e) if repr(name) in str(e) else f"net {name!r}: {e}") from e
 
 
 def default_net_name(kind: str) -> str:
