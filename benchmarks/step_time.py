@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 import semisup
 from semisup.config import RunConfig, apply_overrides
 from semisup.data.dataset import SSLDataset
+from semisup.engine.distributed import fabric_kwargs
 from semisup.engine.fabric import Fabric
 from semisup.engine.trainer import Trainer
 
@@ -59,7 +59,7 @@ def measure(args: argparse.Namespace, precision: str) -> dict:
     d["fabric"] = {"accelerator": args.accelerator, "devices": 1, "precision": precision}
     cfg = RunConfig.from_dict(d)
     data = synthetic32() if args.data == "synthetic32" else semisup.load_dataset(cfg.data, cfg.seed)
-    fabric = Fabric(**asdict(cfg.fabric))
+    fabric = Fabric(**fabric_kwargs(cfg.fabric))
     if fabric.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.set_float32_matmul_precision("high")

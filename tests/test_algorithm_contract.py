@@ -34,9 +34,11 @@ def make_batch(algo, seed: int = 0, u_seed: int | None = None) -> Batch:
     x_lb, y_lb = torch.randn(B, D, generator=g), torch.arange(B) % C
     u = torch.randn(B * MU, D, generator=torch.Generator().manual_seed(seed if u_seed is None else u_seed))
     views = make_views("vector", AugmentConfig(), torch.ones(D))
+    torch.manual_seed(seed)  # the labeled views follow seed only: u_seed changes the unlabeled side alone
+    lb_views = tuple(views[v](x_lb) for v in algo.labeled_extra_views)
     torch.manual_seed(seed if u_seed is None else u_seed)
     u_views = tuple(views[v](u) for v in algo.unlabeled_views)
-    return Batch(x_lb, y_lb, u_views, torch.arange(B * MU), torch.arange(B * MU) % C)
+    return Batch(x_lb, y_lb, u_views, torch.arange(B * MU), torch.arange(B * MU) % C, lb_views)
 
 
 CTX = StepContext(step=5, total_steps=10)

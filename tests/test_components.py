@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import pytest
 import torch
 
 from semisup.algorithms.base import StepContext
+from semisup.collective import Collective
 from semisup.components import (
     ClasswiseLearningStatus,
     DistributionAlignment,
@@ -247,3 +249,79 @@ def test_training_step_never_reads_a_device_value(name):
     loss, logs = algo.training_step(model, batch, StepContext(0, 10))
     loss.backward()
     assert loss.device.type == "meta" and "train/mask_ratio" in logs
+
+
+# ---- under DDP: state from the global batch --------------------------------------------------------------
+
+
+class ThreadRanks(Collective):
+    """W ranks simulated by W threads in one process: ``all_gather`` and ``all_reduce`` meet at a barrier.
+    A test double for ``FabricCollective`` (values only; no gradient through the gather)."""
+
+    def __init__(self, slots: list, barrier: threading.Barrier, rank: int) -> None:
+        self.slots, self.barrier, self.rank, self.world_size = slots, barrier, rank, len(slots)
+
+    def _exchange(self, t: torch.Tensor) -> list[torch.Tensor]:
+        self.slots[self.rank] = t.detach().clone()
+        self.barrier.wait()
+        every = list(self.slots)
+        self.barrier.wait()  # nobody overwrites a slot before every rank has read them all
+        return every
+
+    def all_gather(self, t: torch.Tensor, grad: bool = False) -> torch.Tensor:
+        return torch.cat(self._exchange(t))
+
+    def all_reduce(self, t: torch.Tensor, op: str = "sum") -> torch.Tensor:
+        total = torch.stack(self._exchange(t)).sum(0)
+        return total / self.world_size if op == "mean" else total
+
+
+def step_on_ranks(algos: list, model, whole: Batch, step: int) -> list[torch.Tensor]:
+    """One training step of W ranks (threads), rank r on the r-th of W equal slices of ``whole``."""
+    w, n_lb, n_u = len(algos), whole.n_lb // len(algos), whole.n_ulb // len(algos)
+    slots, barrier, losses = [None] * w, threading.Barrier(w), [torch.zeros(())] * w
+
+    def run(r: int) -> None:
+        lb, ub = slice(n_lb * r, n_lb * (r + 1)), slice(n_u * r, n_u * (r + 1))
+        views = tuple(v[ub] for v in whole.u_views)
+        part = Batch(whole.x_lb[lb], whole.y_lb[lb], views, whole.u_index[ub], whole.u_true[ub])
+        ctx = StepContext(step, 10, ThreadRanks(slots, barrier, r))
+        losses[r] = algos[r].training_step(model, part, ctx)[0]
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(w)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return losses
+
+
+STATEFUL = {
+    "flexmatch": {"threshold": 0.5},
+    "freematch": {"momentum": 0.5},
+    "softmatch": {"momentum": 0.5},
+    "temporal_ensembling": {},
+    "uda": {"tsa": "linear"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATEFUL))
+def test_ranks_update_state_from_the_global_batch(name):
+    """Two simulated ranks, each stepping on its half of the batch, end with the state of one process
+    stepping on the whole batch, and the mean of their losses is its loss (DDP averages gradients)."""
+    cls, W, n_pool, C = ALGORITHMS.get(name), 2, 40, 3
+    make = lambda: cls(cls.Config(**STATEFUL[name]), C, n_unlabeled=n_pool)  # noqa: E731
+    one, ranks = make(), [make() for _ in range(W)]
+    model = torch.nn.Linear(4, C)
+    g = torch.Generator().manual_seed(0)
+    for step in range(3):
+        x_lb, y_lb = torch.randn(W * 4, 4, generator=g), torch.randint(0, C, (W * 4,), generator=g)
+        u = torch.randn(W * 8, 4, generator=g)
+        idx = torch.randperm(n_pool, generator=g)[: W * 8]
+        whole = Batch(x_lb, y_lb, tuple(u + 0.1 * k for k in range(len(cls.unlabeled_views))), idx, idx % C)
+        loss_one = one.training_step(model, whole, StepContext(step, 10))[0]
+        losses = step_on_ranks(ranks, model, whole, step)
+        assert torch.stack(losses).mean().item() == pytest.approx(loss_one.item(), rel=1e-5, abs=1e-6)
+    for r in range(W):
+        for (k, a), b in zip(one.state_dict().items(), ranks[r].state_dict().values(), strict=True):
+            torch.testing.assert_close(b, a, msg=lambda m, k=k: f"{name}.{k}: {m}")

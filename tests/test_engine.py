@@ -13,11 +13,13 @@ from conftest import blobs
 
 from semisup.config import OptimConfig, RunConfig
 from semisup.data.dataset import DataError
+from semisup.data.split import select_labeled
 from semisup.engine.callbacks import Callback
 from semisup.engine.optim import lr_factor, param_groups
-from semisup.engine.sampler import IndexStream
+from semisup.engine.sampler import IndexStream, step_seed
 from semisup.engine.trainer import RunExistsError, fit, resume
 from semisup.predictor import load
+from semisup.seeds import STREAMS, stream
 
 
 def tiny_cfg(algorithm="fixmatch", steps=30, **train) -> RunConfig:
@@ -136,6 +138,29 @@ def test_index_stream_properties():
     # batches larger than the pool wrap across epochs
     big = IndexStream(3, 8, seed=0).indices(0)
     assert len(big) == 8 and set(big.tolist()) == {0, 1, 2}
+
+
+def test_seed_streams_are_independent_children_of_one_seed_sequence():
+    """Issue 14: the unlabeled stream was seeded ``seed + 1``, i.e. seed s's unlabeled batches were seed
+    s+1's labeled batches. Now every stream is a child of ``SeedSequence(seed)``."""
+    pool = 64
+    lab = [IndexStream(pool, 8, stream(s, "labeled_batches")) for s in range(4)]
+    ulb = [IndexStream(pool, 8, stream(s, "unlabeled_batches")) for s in range(4)]
+    first = [[x.indices(t).tolist() for t in range(8)] for x in (*lab, *ulb)]
+    assert len({json.dumps(f) for f in first}) == 8  # no stream repeats another, across seeds too
+    assert all(ulb[s].indices(0).tolist() != lab[s + 1].indices(0).tolist() for s in range(3))
+    # reproducible, and exactly the spawned children of the one SeedSequence
+    assert IndexStream(pool, 8, stream(2, "unlabeled_batches")).indices(7).tolist() == first[6][7]
+    children = np.random.SeedSequence(5).spawn(len(STREAMS))
+    for name, c in zip(STREAMS, children, strict=True):
+        assert stream(5, name).generate_state(4).tolist() == c.generate_state(4).tolist()
+    # augmentation: one seed per (seed, step, rank), none shared with a neighbouring seed's
+    seeds = {step_seed(s, t, r) for s in range(3) for t in range(50) for r in range(2)}
+    assert len(seeds) == 300
+    # the label draw and the held-out test split are independent streams of the split seed
+    y = np.repeat(np.arange(4), 50)
+    assert select_labeled(y, labels_per_class=5, seed=1).tolist() == select_labeled(y, 5, seed=1).tolist()
+    assert select_labeled(y, labels_per_class=5, seed=1).tolist() != select_labeled(y, 5, seed=2).tolist()
 
 
 def test_fixmatch_cosine_schedule_and_weight_decay_groups():

@@ -25,6 +25,28 @@ class ConfigError(ValueError):
 
 
 @dataclass
+class ImbalanceConfig:
+    """A long-tailed split (``semisup.data.imbalance``, DARP's protocol): class k keeps
+    floor(N_1 · γ_l^(−k/(C−1))) labels, N_1 = ``data.labels_per_class``; the unlabeled pool follows
+    γ_u in the same order (consistent), in reverse (reversed), or holds M_1 of every class (uniform)."""
+
+    labeled_ratio: float = 10.0  # γ_l = N_1 / N_C, >= 1
+    unlabeled_ratio: float | None = None  # γ_u >= 1; None: γ_l (consistent, reversed), 1 (uniform)
+    unlabeled: str = "consistent"  # consistent | uniform | reversed
+    unlabeled_head: int | None = None  # M_1, unlabeled examples of the pool's head; None: the most that fit
+
+    def __post_init__(self) -> None:
+        if self.unlabeled not in IMBALANCE_DISTRIBUTIONS:
+            allowed = ", ".join(IMBALANCE_DISTRIBUTIONS)
+            raise ConfigError(
+                f"data.imbalance.unlabeled={self.unlabeled!r} is not allowed: choose one of {allowed}"
+            )
+
+
+IMBALANCE_DISTRIBUTIONS = ("consistent", "uniform", "reversed")  # as semisup.data.imbalance.DISTRIBUTIONS
+
+
+@dataclass
 class DataConfig:
     """Which data, how many labels, and the batch shape.
 
@@ -61,6 +83,8 @@ class DataConfig:
     mismatch_classes: list[int] | None = None
     mismatch_fraction: float | None = None
     mismatch_pool_size: int | None = None
+    # Long-tailed labels and pool (semisup.data.imbalance); None: the data's own class balance.
+    imbalance: ImbalanceConfig | None = None
 
 
 @dataclass
@@ -221,6 +245,9 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "data.mismatch_fraction": (0, 1, True, True),
     "data.mismatch_classes": (0, None, True, True),
     "data.mismatch_pool_size": (1, None, True, True),
+    "data.imbalance.labeled_ratio": (1, None, True, True),
+    "data.imbalance.unlabeled_ratio": (1, None, True, True),
+    "data.imbalance.unlabeled_head": (1, None, True, True),
     "data.split_seed": (0, None, True, True),
     "data.image_size": (1, None, True, True),
     "augment.translate": (0, 1, True, False),

@@ -9,13 +9,14 @@ that lives across steps (teachers, memories, thresholds) is registered as buffer
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from semisup.collective import Collective
 from semisup.data.batch import Batch, pseudo_label_accuracy
 
 Logs = dict[str, Tensor | float]
@@ -23,10 +24,14 @@ Logs = dict[str, Tensor | float]
 
 @dataclass
 class StepContext:
-    """Where training stands: ``step`` in 0..``total_steps``-1."""
+    """Where training stands: ``step`` in 0..``total_steps``-1, and ``dist``, the collectives across DDP
+    ranks (identity on one process). State that an algorithm updates from its batch (thresholds, EMAs,
+    memories) takes its inputs through ``dist.all_gather``, so it follows the global batch; the loss
+    stays on the local batch and DDP averages the gradients."""
 
     step: int
     total_steps: int
+    dist: Collective = field(default_factory=Collective)
 
     @property
     def progress(self) -> float:
@@ -47,6 +52,9 @@ class Algorithm(nn.Module):
     paper: ClassVar[str] = ""
     labeled_view: ClassVar[str] = "weak"
     unlabeled_views: ClassVar[tuple[str, ...]] = ()
+    # Further views of the same labeled examples, in ``batch.lb_views`` (DeFixMatch's and AdaMatch's
+    # strong view of the labeled batch); drawn only for algorithms that declare them.
+    labeled_extra_views: ClassVar[tuple[str, ...]] = ()
     # Unlabeled examples per labeled one (μ) when ``data.mu`` is not set: the paper's ratio. FixMatch's
     # μ = 7 is the common protocol of the FixMatch family; methods whose loss depends on the mix of the
     # two batches (MixMatch's MixUp) declare their own.
@@ -57,6 +65,9 @@ class Algorithm(nn.Module):
     # A self-supervised objective (e.g. SimCLR) ignores labels: it trains on every training input
     # through the unlabeled stream, draws no labeled batch, and its model has no classifier to validate.
     self_supervised: ClassVar[bool] = False
+    # Set by the engine before ``attach`` when a checkpoint is about to be restored: what ``attach`` would
+    # read from outside the run (e.g. a teacher's run folder) comes from the checkpoint instead.
+    restoring: bool = False
 
     def __init__(self, cfg: Any, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,9 +30,10 @@ class Distill(Algorithm):
 
     The teacher t is the run folder ``teacher`` (its EMA weights when it kept them, as ``semisup.load``
     gives them), loaded in ``attach``, frozen and always in eval mode; it is a submodule of the
-    algorithm, so checkpoints carry it and a resumed run needs no teacher folder. With ``teacher`` empty
-    the teacher is a frozen copy of the model as ``attach`` receives it: with ``train.init`` pointing at
-    the fine-tuned run this is self-distillation from that run's weights.
+    algorithm, and its config and meta are the algorithm's extra state, so checkpoints carry it whole
+    and a resumed run rebuilds it from the checkpoint, never reading the teacher folder. With
+    ``teacher`` empty the teacher is a frozen copy of the model as ``attach`` receives it: with
+    ``train.init`` pointing at the fine-tuned run this is self-distillation from that run's weights.
 
     Config: ``teacher`` (run folder), ``T``=1 (temperature; SimCLRv2 uses 1), ``alpha``=0 (weight of the
     labeled CE; SimCLRv2 uses 0 or mixes it in when labels are many), ``teacher_view``="weak" and
@@ -61,9 +64,17 @@ class Distill(Algorithm):
                 raise ValueError(f"{name} must be one of {', '.join(VIEWS)}, got {getattr(cfg, name)!r}")
         self.unlabeled_views = (cfg.teacher_view, cfg.student_view)  # type: ignore[misc]
         self.teacher: nn.Module | None = None
+        # What rebuilds a teacher read from a run folder: its config and checkpoint meta (None for a
+        # copy of the model, which the model's own build recreates).
+        self.teacher_spec: dict[str, Any] | None = None
+        self.device = torch.device("cpu")
 
     def attach(self, model: nn.Module) -> None:
+        self.device = next(model.parameters()).device
+        if self.cfg.teacher and self.restoring:
+            return  # rebuilt from the checkpoint as it is restored (_load_from_state_dict)
         if self.cfg.teacher:
+            from semisup.engine.checkpoint import CKPT_NAME, read_checkpoint
             from semisup.predictor import load
 
             pred = load(self.cfg.teacher)
@@ -72,11 +83,36 @@ class Distill(Algorithm):
                     f"teacher {self.cfg.teacher} predicts {len(pred.classes_)} classes, the data has "
                     f"{self.num_classes}"
                 )
+            saved = read_checkpoint(Path(self.cfg.teacher) / "checkpoints" / CKPT_NAME)
+            self.teacher_spec = {"config": saved["config"], "meta": saved["meta"]}
             teacher = pred.model
         else:
             teacher = copy.deepcopy(model)
-        ref = next(model.parameters())
-        self.teacher = teacher.to(ref.device).eval().requires_grad_(False)
+        self._set_teacher(teacher)
+
+    def _set_teacher(self, teacher: nn.Module) -> None:
+        self.teacher = teacher.to(self.device).eval().requires_grad_(False)
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"teacher_spec": self.teacher_spec}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.teacher_spec = state.get("teacher_spec")
+
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
+        # A resumed run: build the teacher's architecture from the saved spec before torch loads the
+        # submodules (children load after this call), so the weights land in it.
+        spec = (state_dict.get(prefix + "_extra_state") or {}).get("teacher_spec")
+        if self.teacher is None and spec is not None:
+            from semisup.config import RunConfig
+            from semisup.engine.setup import rebuild_model
+
+            inner = prefix + "teacher."
+            weights = {k[len(inner) :]: v for k, v in state_dict.items() if k.startswith(inner)}
+            self._set_teacher(rebuild_model(RunConfig.from_dict(spec["config"]), spec["meta"], weights))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def train(self, mode: bool = True) -> Distill:
         super().train(mode)

@@ -27,7 +27,8 @@ class FlexMatch(Algorithm):
     class once it is predicted confidently as often as the best-learned one (and, with the warm-up, as
     often as the examples not yet predicted confidently at all). The mask of a step uses the status
     from earlier steps; the step's confident predictions then update the memory, as in the authors'
-    code.
+    code. Under DDP the memory is updated from the global batch (``ctx.dist``): every rank holds the
+    same memory, the one a single process with the whole batch would hold.
 
     Config (paper defaults): ``threshold`` τ=0.95, ``lambda_u`` λ_u=1, ``threshold_warmup``=True,
     ``hard_label``=True, ``T``=1 (temperature of soft pseudo-labels, used only if not hard).
@@ -59,7 +60,9 @@ class FlexMatch(Algorithm):
         max_p, pseudo = torch.softmax(logits_u_w, dim=-1).max(dim=-1)
         tau_c = self.status.thresholds(self.cfg.threshold)  # (C,) M(β_c)·τ
         mask = (max_p >= tau_c[pseudo]).float()
-        self.status.update(batch.u_index, pseudo, max_p >= self.cfg.threshold)
+        # The memory follows every rank's batch: W processes advance the curriculum as one would.
+        gather = ctx.dist.all_gather
+        self.status.update(gather(batch.u_index), gather(pseudo), gather(max_p) >= self.cfg.threshold)
 
         target = pseudo_label_target(logits_u_w, pseudo, self.cfg.hard_label, self.cfg.T)
         unsup_loss = masked_mean(soft_cross_entropy(logits_u_s, target), mask)

@@ -26,7 +26,8 @@ class FreeMatch(Algorithm):
     weak-view probabilities, then masks, as in the authors' code. τ_0 = 1/C, so early in training almost
     every pseudo-label is used; τ_t rises with the model's confidence. L_f is the self-adaptive fairness
     loss (:func:`~semisup.components.self_adaptive_fairness_loss`, paper Eq. 12), logged as
-    ``train/fair_loss``.
+    ``train/fair_loss``. Under DDP the EMAs and L_f's batch statistics come from the global batch
+    (``ctx.dist``), as one process with the whole batch would compute them.
 
     Config (paper defaults): ``momentum`` λ=0.999, ``lambda_u`` w_u=1, ``lambda_f`` w_f=0.01 (the paper's
     value for its scarcest-label settings; 0.001 in its others and in USB's configs; 0 disables L_f),
@@ -53,14 +54,19 @@ class FreeMatch(Algorithm):
     def training_step(self, model, batch, ctx: StepContext):
         sup_loss, logits_u_w, logits_u_s = weak_strong_forward(model, batch)
         probs = torch.softmax(logits_u_w, dim=-1)
-        self.adaptive_threshold.update(probs)
+        self.adaptive_threshold.update(ctx.dist.all_gather(probs))  # EMAs of the global batch
         mask = self.adaptive_threshold.mask(probs)
         pseudo = probs.argmax(dim=-1)
 
         target = pseudo_label_target(logits_u_w, pseudo, self.cfg.hard_label, self.cfg.T)
         unsup_loss = masked_mean(soft_cross_entropy(logits_u_s, target), mask)
+        # L_f's batch histogram and mean are over the global batch too; the gradient reaches every
+        # rank's slice (a differentiable gather), so DDP's average is the gradient of the global L_f.
         fair_loss = self_adaptive_fairness_loss(
-            logits_u_s, mask, self.adaptive_threshold.class_prob, self.adaptive_threshold.label_hist
+            ctx.dist.all_gather(logits_u_s, grad=True),
+            ctx.dist.all_gather(mask),
+            self.adaptive_threshold.class_prob,
+            self.adaptive_threshold.label_hist,
         )
 
         loss = sup_loss + self.cfg.lambda_u * unsup_loss + self.cfg.lambda_f * fair_loss

@@ -25,7 +25,8 @@ class MixMatch(Algorithm):
     concatenation is shuffled into W and every row mixed with its partner, λ ~ Beta(α, α),
     λ' = max(λ, 1 − λ), one λ per row as in the official code; X' is the first B rows, U' the rest.
     One forward pass takes the whole mixed batch (the paper's interleaving only fixes BN statistics across
-    its several forward passes).
+    its several forward passes). MixMatch keeps no state across steps; under DDP each process draws
+    MixUp partners from its own batch, a random subset of the global one.
 
     Config (paper defaults, CIFAR-10): ``K``=2, ``T``=0.5, ``alpha``=0.75, ``lambda_u``=75 (the
     paper's CIFAR-10 value; the official code's flag defaults to 100), ramped up linearly over the first

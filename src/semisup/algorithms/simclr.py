@@ -86,11 +86,12 @@ class SimCLR(Algorithm):
     def training_step(self, model, batch, ctx: StepContext):
         u1, u2 = batch.u_views
         z1, z2 = forward_cat(model, u1, u2)  # one pass: BatchNorm sees both views together
-        unsup_loss = nt_xent(z1, z2, self.cfg.temperature)
+        # Under DDP the negatives are every rank's embeddings (ctx.dist), as in SimCLR's own code.
+        unsup_loss = nt_xent(z1, z2, self.cfg.temperature, ctx.dist)
         zero = torch.zeros((), device=unsup_loss.device)
         logs = {
             "train/sup_loss": zero,
             "train/unsup_loss": unsup_loss.detach(),
-            "train/contrastive_acc": contrastive_accuracy(z1.detach(), z2.detach()),
+            "train/contrastive_acc": contrastive_accuracy(z1.detach(), z2.detach(), ctx.dist),
         }
         return unsup_loss, logs

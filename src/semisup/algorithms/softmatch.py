@@ -26,8 +26,9 @@ class SoftMatch(Algorithm):
     Normalize(p · u(C) / p̂), p̂ an EMA of the batch-mean weak-view prediction
     (:class:`~semisup.components.DistributionAlignment`), gives weakly-learned classes larger weights.
     As in the authors' code, UA enters only the weights and their statistics; the pseudo-label is the
-    argmax of the unaligned p. Each step updates the EMAs before weighting. ``train/mask_ratio`` is the
-    mean weight; ``train/threshold_mean`` and ``train/threshold_std`` are μ_t and σ_t.
+    argmax of the unaligned p. Each step updates the EMAs (from the global batch under DDP,
+    ``ctx.dist``) before weighting. ``train/mask_ratio`` is the mean weight; ``train/threshold_mean``
+    and ``train/threshold_std`` are μ_t and σ_t.
 
     Config (paper defaults): ``momentum`` m=0.999, ``lambda_max`` λ_max=1, ``lambda_u``=1,
     ``uniform_alignment``=True, ``n_sigma``=1 (the Gaussian's width is σ_t/n_sigma; the paper's formula
@@ -60,10 +61,10 @@ class SoftMatch(Algorithm):
         pseudo = probs.argmax(dim=-1)
         aligned = probs
         if self.alignment is not None:
-            self.alignment.update(probs)
+            self.alignment.update(ctx.dist.all_gather(probs))  # EMAs of the global batch
             aligned = self.alignment.align(probs)
         confidence = aligned.max(dim=-1).values
-        self.weighting.update(confidence)
+        self.weighting.update(ctx.dist.all_gather(confidence))
         weight = self.weighting(confidence)
 
         target = pseudo_label_target(logits_u_w, pseudo, self.cfg.hard_label, self.cfg.T)

@@ -35,8 +35,9 @@ class TemporalEnsembling(Algorithm):
     value for temporal ensembling on CIFAR-10 and SVHN (100 for the Π-model; the scale argument is the
     same as in ``PiModel``); ``rampup`` over 80 of 300 epochs.
 
-    Limitations: with several processes each keeps its own memory (rank 0's is checkpointed); an
-    example appearing twice in one batch is updated once, from one of its predictions.
+    Under DDP the memory is updated from every rank's batch (``ctx.dist``), so each rank holds the
+    memory one process with the whole batch would. Limitation: an example appearing twice in one
+    (global) batch is updated once, from one of its predictions.
 
     Attributes:
         ensemble: (n_unlabeled, C) float buffer Z. updates: (n_unlabeled,) long buffer t.
@@ -90,7 +91,8 @@ class TemporalEnsembling(Algorithm):
         unsup_loss = masked_mean(per_example, mask)
 
         probs = torch.softmax(logits_u.detach().float(), dim=-1)
-        self.update(batch.u_index, probs)
+        # Every rank's predictions enter the memory: all ranks keep the same Z, the global batch's.
+        self.update(ctx.dist.all_gather(batch.u_index), ctx.dist.all_gather(probs))
 
         weight = self.cfg.lambda_u * sigmoid_rampup(ctx.progress, self.cfg.rampup)
         loss = sup_loss + weight * unsup_loss

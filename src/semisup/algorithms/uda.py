@@ -59,7 +59,10 @@ class UDA(Algorithm):
             eta = tsa_threshold(self.cfg.tsa, ctx.progress, self.num_classes)
             p_correct = torch.softmax(logits_x.detach().float(), -1).gather(1, batch.y_lb[:, None])[:, 0]
             keep = (p_correct <= eta).float()
-            sup_loss = (sup_losses * keep).sum() / keep.sum().clamp_min(1.0)
+            # Averaged over the examples kept on every rank: DDP's mean of the ranks' losses is then
+            # the loss one process with the whole batch would compute.
+            kept = ctx.dist.all_reduce(keep.sum(), "mean")
+            sup_loss = (sup_losses * keep).sum() / kept.clamp_min(1.0 / ctx.dist.world_size)
             logs["train/tsa_threshold"] = eta
             logs["train/sup_mask_ratio"] = keep.mean()
 

@@ -20,6 +20,8 @@ class Batch:
             that keep per-example memory.
         u_true: (μB,) true labels of the unlabeled examples where known, -1 elsewhere. Monitoring only
             (``train/pseudo_acc``): an algorithm must never train on it.
+        lb_views: the same labeled examples under each further view the algorithm asked for
+            (``Algorithm.labeled_extra_views``, e.g. DeFixMatch's strong view), each (B, *input_shape).
     """
 
     x_lb: Tensor
@@ -27,6 +29,7 @@ class Batch:
     u_views: tuple[Tensor, ...] = ()
     u_index: Tensor | None = None
     u_true: Tensor | None = None
+    lb_views: tuple[Tensor, ...] = ()
 
     @property
     def n_lb(self) -> int:

@@ -13,6 +13,7 @@ from semisup.data import builtin  # noqa: F401  (registers the built-in data set
 from semisup.data.builtin import dataset_info
 from semisup.data.dataset import DataError, SSLDataset
 from semisup.data.files import load_cifar_python, load_csv, load_image_folder, load_npz
+from semisup.data.imbalance import long_tailed
 from semisup.data.kinds import apply_kind
 from semisup.data.mismatch import class_mismatch
 from semisup.data.split import select_labeled
@@ -107,6 +108,8 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
             split_seed,
             cfg.mismatch_pool_size,
         ).validate()
+    if cfg.imbalance is not None:
+        return _long_tailed(data, cfg, split_seed)
     if cfg.labels_per_class is not None or cfg.label_fraction is not None:
         idx = select_labeled(
             data.y,
@@ -117,6 +120,26 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
         )
         data = data.keep_labels(idx).validate()
     return data
+
+
+def _long_tailed(data: SSLDataset, cfg: DataConfig, seed: int) -> SSLDataset:
+    """``data`` split as ``cfg.imbalance`` asks: ``labels_per_class`` labels of the head class (N_1)."""
+    imb = cfg.imbalance
+    assert imb is not None
+    if cfg.mismatch_classes is not None or cfg.label_fraction is not None or cfg.labels_per_class is None:
+        raise DataError(
+            "data.imbalance sets the labels per class from data.labels_per_class (the head class's count): "
+            "set labels_per_class and drop data.label_fraction and the mismatch keys"
+        )
+    return long_tailed(
+        data,
+        cfg.labels_per_class,
+        imb.labeled_ratio,
+        imb.unlabeled_ratio,
+        imb.unlabeled,
+        imb.unlabeled_head,
+        seed,
+    ).validate()
 
 
 def _with_test_split(data: SSLDataset, cfg: DataConfig, seed: int) -> SSLDataset:

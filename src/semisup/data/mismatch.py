@@ -23,6 +23,7 @@ import numpy as np
 
 from semisup.data.dataset import UNLABELED, DataError, SSLDataset
 from semisup.data.split import select_labeled
+from semisup.seeds import stream
 
 
 def mismatch_pool_sizes(y: np.ndarray, mismatch_classes: list[int], n_labeled: int) -> tuple[int, int]:
@@ -98,7 +99,7 @@ def class_mismatch(
             f"{mis} (have {len(rest_mis)}) and {n_known} unlabeled of the known classes (have "
             f"{len(rest_known)}); lower data.mismatch_pool_size"
         )
-    rng = np.random.default_rng([seed, 1])  # independent of the labeled draw
+    rng = np.random.default_rng(stream(seed, "pool"))  # independent of the labeled draw
     pool = np.concatenate(
         [rng.choice(rest_known, n_known, replace=False), rng.choice(rest_mis, n_mis, replace=False)]
     )

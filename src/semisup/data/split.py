@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from semisup.data.dataset import UNLABELED, DataError
+from semisup.seeds import stream
 
 
 def select_labeled(
@@ -20,7 +21,8 @@ def select_labeled(
         y: (N,) labels; entries equal to -1 are never picked.
         labels_per_class: exactly this many per class.
         fraction: or this fraction of each class (at least one per class).
-        seed: the same seed always gives the same indices.
+        seed: the same seed always gives the same indices (drawn from the seed's ``labels`` stream,
+            ``semisup.seeds``, independent of its test split and batch streams).
     Returns:
         (K,) sorted int64 indices.
     Raises:
@@ -34,7 +36,7 @@ def select_labeled(
     if fraction is not None and not 0 < fraction <= 1:
         raise DataError(f"label_fraction must be in (0, 1], got {fraction}")
     y = np.asarray(y)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(stream(seed, "labels"))
     picked = []
     for c in np.unique(y[y != UNLABELED]):
         idx = np.flatnonzero(y == c)

@@ -1,4 +1,5 @@
-"""Saving and restoring the whole run state: model, EMA, optimizer, algorithm state, schedule, step.
+"""Saving and restoring the whole run state: model, EMA, optimizer, algorithm state, schedule, step,
+fp16's GradScaler and where ``metrics.csv`` ended.
 
 Checkpoints are written to a temporary file and renamed, so a run killed mid-save keeps its previous
 checkpoint intact.
@@ -6,6 +7,7 @@ checkpoint intact.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,18 @@ def save_checkpoint(fabric: Fabric, folder: Path, state: dict[str, Any]) -> Path
 
 
 def load_checkpoint(fabric: Fabric, path: Path, state: dict[str, Any]) -> dict[str, Any]:
-    """Restore the modules/optimizers in ``state`` in place; return the other saved entries."""
-    return fabric.load(path, state)
+    """Restore the modules/optimizers in ``state`` in place; return the other saved entries.
+
+    Loaded with ``weights_only=True``: plain tensors and Python values, never arbitrary pickled objects
+    (a checkpoint from elsewhere cannot run code), so everything saved must be of those types.
+    """
+    if "weights_only" in inspect.signature(fabric.load).parameters:
+        return fabric.load(path, state, weights_only=True)
+    # Fabric < 2.5 has no weights_only and unpickles fully on torch < 2.6: restore the objects ourselves.
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    for name, obj in state.items():
+        obj.load_state_dict(ckpt.pop(name))
+    return ckpt
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

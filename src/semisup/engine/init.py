@@ -53,6 +53,10 @@ class InitReport:
     def to_json(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
+    @classmethod
+    def from_json(cls, path: Path) -> InitReport:
+        return cls(**json.loads(path.read_text()))
+
 
 def read_init_state(source: str | Path) -> tuple[dict[str, Tensor], bool]:
     """The source's tensors keyed as in ``Sequential(Standardize, net)``, and whether its classifier
@@ -132,12 +136,8 @@ def load_init(model: nn.Module, source: str | Path, num_classes: int, head_layer
                 f"init_head_layers={head_layers} but the projection head has {n_blocks} layers: keep at "
                 f"most {n_blocks - 1} (the last one is the contrastive output)"
             )
-        from semisup.algorithms.simclr import classifier_net
-
         dims = head_dims_from_state(state, HEAD, head_layers)
-        net = classifier_net(model)
-        ref = next(net.classifier.parameters())
-        net.classifier = head_classifier(dims, num_classes).to(ref.device)
+        swap_head(model, dims, num_classes)
         report.head_dims = dims
 
     target = model.state_dict()
@@ -171,3 +171,13 @@ def load_init(model: nn.Module, source: str | Path, num_classes: int, head_layer
     report.loaded = sorted(use)
     report.missing = [k for k in target if k not in use and not k.endswith("num_batches_tracked")]
     return report
+
+
+def swap_head(model: nn.Module, head_dims: list[int], num_classes: int) -> None:
+    """Put the classifier SimCLRv2 fine-tunes (the kept projection-head blocks of widths ``head_dims``
+    under a new linear layer) on ``model``; a resumed run rebuilds it so from ``init.json`` alone."""
+    from semisup.algorithms.simclr import classifier_net
+
+    net = classifier_net(model)
+    ref = next(net.classifier.parameters())
+    net.classifier = head_classifier(head_dims, num_classes).to(ref.device)

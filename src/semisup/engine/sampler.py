@@ -1,20 +1,25 @@
 """Endless, stateless index streams: the batch at step t is a pure function of (seed, step, rank).
 
 A stateless stream makes resuming exact without saving sampler state, and lets every DDP rank take a
-disjoint slice of one shared permutation per epoch (like ``DistributedSampler``, but endless).
+disjoint slice of one shared permutation per epoch (like ``DistributedSampler``, but endless). Each
+epoch's permutation is seeded by its own child of the stream's ``SeedSequence`` (``semisup.seeds``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from semisup.seeds import child, stream, torch_seed
 
 
 class IndexStream:
     """Indices into a pool of ``n`` examples, ``batch_size`` per rank per step, reshuffled every epoch.
 
     Args:
-        n: pool size. batch_size: indices per rank per step. seed: stream seed.
+        n: pool size. batch_size: indices per rank per step. seed: the stream's ``SeedSequence``
+            (``semisup.seeds.stream(run_seed, "labeled_batches")``), or an int taken as its entropy.
         rank, world_size: this process's slot among the DDP ranks. device: where indices live.
     """
 
@@ -22,14 +27,15 @@ class IndexStream:
         self,
         n: int,
         batch_size: int,
-        seed: int,
+        seed: int | np.random.SeedSequence,
         rank: int = 0,
         world_size: int = 1,
         device: str | torch.device = "cpu",
     ) -> None:
         if n < 1:
             raise ValueError("cannot draw batches from an empty pool")
-        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.n, self.batch_size = n, batch_size
+        self.seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.rank, self.world_size, self.device = rank, world_size, torch.device(device)
         self._perms: dict[int, Tensor] = {}
 
@@ -37,7 +43,7 @@ class IndexStream:
         if epoch not in self._perms:
             if len(self._perms) > 4:  # only the epochs around the current step are ever needed
                 self._perms.pop(min(self._perms))
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            g = torch.Generator().manual_seed(torch_seed(child(self.seed, epoch)))
             self._perms[epoch] = torch.randperm(self.n, generator=g).to(self.device)
         return self._perms[epoch]
 
@@ -58,5 +64,6 @@ class IndexStream:
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
-    """A distinct torch seed per (run seed, step, rank) for augmentation and dropout randomness."""
-    return (seed * 1_000_003 + step * 1009 + rank * 7919 + 12345) % (2**63 - 1)
+    """The torch seed for augmentation and dropout at (run seed, step, rank): the ``augment`` stream's
+    child (step, rank), independent of the batch streams and of every other seed's streams."""
+    return torch_seed(stream(seed, "augment", step, rank))

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +27,34 @@ from semisup.data.kinds import describe
 from semisup.engine.callbacks import Callback
 from semisup.engine.checkpoint import CKPT_NAME, load_checkpoint, save_checkpoint
 from semisup.engine.defaults import resolve_defaults
+from semisup.engine.distributed import (
+    check_sync_batchnorm,
+    collective,
+    convert_sync_batchnorm,
+    fabric_kwargs,
+    global_meter_state,
+    reduced_means,
+)
 from semisup.engine.ema import EMA
 from semisup.engine.evaluate import evaluate
 from semisup.engine.fabric import Fabric
-from semisup.engine.init import InitReport, load_init
-from semisup.engine.metrics import Meter, MetricsCSV
+from semisup.engine.init import InitReport, load_init, swap_head
+from semisup.engine.loggers import build_loggers, check_loggers
+from semisup.engine.metrics import Logger, Meter, MetricsCSV
 from semisup.engine.optim import build_optimizer, build_scheduler
 from semisup.engine.progress import ProgressBar
 from semisup.engine.sampler import IndexStream, step_seed
 from semisup.engine.setup import build_model, prepare_data
 from semisup.registry import ALGORITHMS
+from semisup.seeds import stream
 
 
 class RunExistsError(FileExistsError):
     pass
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became nan or inf in full or bf16 precision; the message says between which steps."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -101,6 +115,7 @@ class Trainer:
                 "Add unlabeled examples, pass labels_per_class to hide labels, or use --algorithm supervised"
             )
         self.rank, self.world = fabric.global_rank, fabric.world_size
+        self.dist = collective(fabric)  # StepContext.dist: algorithm state from the global batch
         device = fabric.device
 
         # Same seed on every rank before building the net: identical initial weights everywhere.
@@ -111,14 +126,26 @@ class Trainer:
         if self.rank == 0 and cfg.train.progress:
             steps = f"{cfg.train.steps:,} steps"
             print(f"{cfg.algorithm} on {describe(data)}; net {cfg.net}, {steps}", flush=True)
+        # A resumed run reads nothing outside its folder: the checkpoint holds the weights the init
+        # source gave (init.json the head it shaped), and the algorithm's teachers.
+        restoring = resume and out is not None and (Path(out) / "checkpoints" / CKPT_NAME).exists()
         self.init_report: InitReport | None = None
-        if cfg.train.init:
+        saved_init = Path(out) / "init.json" if out is not None else None
+        if cfg.train.init and restoring and saved_init is not None and saved_init.exists():
+            self.init_report = InitReport.from_json(saved_init)
+            if self.init_report.head_dims:
+                swap_head(model, self.init_report.head_dims, data.num_classes)
+        elif cfg.train.init:
             self.init_report = load_init(model, cfg.train.init, data.num_classes, cfg.train.init_head_layers)
             if self.rank == 0:
                 print(self.init_report)
         self.algorithm: Algorithm = algo_cls(cfg.algorithm_args, data.num_classes, self.tensors.n_pool)
+        self.algorithm.restoring = restoring
         # attach before the EMA copy: an objective may change the model (SimCLR swaps in its head).
         self.algorithm.attach(model)
+        if cfg.fabric.sync_batchnorm:  # BatchNorm over the global batch, the teacher's (mean teacher) too
+            check_sync_batchnorm(cfg.fabric, fabric)
+            convert_sync_batchnorm(model, self.algorithm)
         self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
         optimizer = build_optimizer(model, cfg.optim)
         if cfg.train.compile:
@@ -131,20 +158,29 @@ class Trainer:
 
         B = cfg.data.batch_size
         mu = cfg.data.mu if cfg.data.mu is not None else algo_cls.default_mu  # from_dict resolves it
+        # Independent children of one SeedSequence: seed s's unlabeled stream is not seed s+1's labeled one.
+        lab_seed, ulb_seed = stream(cfg.seed, "labeled_batches"), stream(cfg.seed, "unlabeled_batches")
         self.lab_stream = (
             None
             if algo_cls.self_supervised
-            else IndexStream(len(self.tensors.y_lb), B, cfg.seed, self.rank, self.world, device)
+            else IndexStream(len(self.tensors.y_lb), B, lab_seed, self.rank, self.world, device)
         )
         self.ulb_stream = (
-            IndexStream(self.tensors.n_pool, mu * B, cfg.seed + 1, self.rank, self.world, device)
+            IndexStream(self.tensors.n_pool, mu * B, ulb_seed, self.rank, self.world, device)
             if algo_cls.unlabeled_views
             else None
         )
         self.step, self.train_seconds = 0, 0.0
         self.meter, self.timer = Meter(), Meter()
+        # fp16's GradScaler skips the optimizer step when gradients overflow; counted on the device (no
+        # host sync per step). Non-finite losses are counted too: an error without a scaler.
+        self.scaler = getattr(fabric.strategy.precision, "scaler", None)
+        self.skipped_steps = torch.zeros((), dtype=torch.long, device=device)
+        self.nonfinite = torch.zeros((), dtype=torch.long, device=device)
+        self._finite_step = 0  # the last step at which the loss was checked finite
         self.out = Path(out) if out is not None else None
-        self.metrics: MetricsCSV | None = None
+        self.loggers: list[Logger] = []
+        check_loggers(cfg.train.loggers)  # on every rank: a missing package stops all of them
         self._open_run_dir(resume)
 
     # ---- run folder --------------------------------------------------------------------------
@@ -163,14 +199,27 @@ class Trainer:
                 raise ValueError(f"{self.out} was trained with another config; resume with its config.yaml")
             self.scheduler.load_state_dict(rest["scheduler"])
             self.step, self.train_seconds = int(rest["step"]), float(rest["train_seconds"])
-            self.meter.load_state_dict(rest["meter"])
+            # the saved sums are every rank's (global_meter_state): rank 0 carries them, the others restart
+            self.meter.load_state_dict(rest["meter"] if self.dist.rank == 0 else {})
+            self.fabric.strategy.precision.load_state_dict(rest.get("precision", {}))  # fp16's GradScaler
+            self.skipped_steps.fill_(int(rest.get("skipped_steps", 0)))
+            metrics_position = rest.get("metrics_position")
+        else:
+            metrics_position = None
         if self.rank == 0:
             (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
             self.cfg.to_yaml(self.out / "config.yaml")
             if self.init_report is not None:
                 self.init_report.to_json(self.out / "init.json")
-            self.metrics = MetricsCSV(self.out / "metrics.csv")
-            self.metrics.truncate_after(self.step)
+            # val/* appear only at evaluation steps: declared so the CSV header never has to grow.
+            columns = ["lr", "val/acc", "val/loss"]
+            self.loggers = build_loggers(self.cfg.train.loggers, self.out, columns, self.step)
+            if self.csv is not None:  # rows logged after the checkpoint are redone: cut them
+                self.csv.resume(self.step, metrics_position)
+
+    @property
+    def csv(self) -> MetricsCSV | None:
+        return next((lg for lg in self.loggers if isinstance(lg, MetricsCSV)), None)
 
     def _state(self) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -185,11 +234,18 @@ class Trainer:
     def save(self) -> None:
         if self.out is None:
             return
+        for lg in self.loggers:
+            lg.save()
+        csv = self.csv
         extra = {
             "scheduler": self.scheduler.state_dict(),
             "step": self.step,
             "train_seconds": self.train_seconds,
-            "meter": self.meter.state_dict(),
+            "meter": global_meter_state(self.meter, self.dist, self.fabric.device),
+            "precision": self.fabric.strategy.precision.state_dict(),
+            "skipped_steps": int(self.skipped_steps),
+            # where metrics.csv ends at this step (rank 0 writes it and the checkpoint): resume cuts there
+            "metrics_position": csv.flush() if csv is not None else None,
             "config": self.cfg.to_dict(),
             "meta": self.meta(),
         }
@@ -225,16 +281,19 @@ class Trainer:
         t = self.tensors
         if self.lab_stream is None:  # self-supervised: no labeled batch
             i_l = torch.zeros(0, dtype=torch.long, device=t.y_lb.device)
-            x_lb = t.X_pool[i_l]
+            x_lb, lb_views = t.X_pool[i_l], ()
         else:
             i_l = self.lab_stream.indices(step)
             x_lb = t.views[self.algorithm.labeled_view](t.X_lb[i_l])
+            lb_views = tuple(t.views[v](t.X_lb[i_l]) for v in self.algorithm.labeled_extra_views)
         if self.ulb_stream is None:
-            return Batch(x_lb=x_lb, y_lb=t.y_lb[i_l])
+            return Batch(x_lb=x_lb, y_lb=t.y_lb[i_l], lb_views=lb_views)
         i_u = self.ulb_stream.indices(step)
         u = t.X_pool[i_u]
         u_views = tuple(t.views[v](u) for v in self.algorithm.unlabeled_views)
-        return Batch(x_lb=x_lb, y_lb=t.y_lb[i_l], u_views=u_views, u_index=i_u, u_true=t.u_true[i_u])
+        return Batch(
+            x_lb=x_lb, y_lb=t.y_lb[i_l], u_views=u_views, u_index=i_u, u_true=t.u_true[i_u], lb_views=lb_views
+        )
 
     def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, Any], Batch]:
         cfg, prof = self.cfg, self.cfg.train.profile
@@ -244,13 +303,20 @@ class Trainer:
         t0 = self._tick(prof)
         batch = self.make_batch(step)
         t1 = self._tick(prof)
-        ctx = StepContext(step, cfg.train.steps)
+        ctx = StepContext(step, cfg.train.steps, self.dist)
         loss, logs = self.algorithm.training_step(self.model, batch, ctx)
         self.fabric.backward(loss)
+        self.nonfinite += (~torch.isfinite(loss.detach())).long()  # on the device: read at log/checkpoint
         t2 = self._tick(prof)
         if cfg.optim.clip_grad_norm:
             self.fabric.clip_gradients(self.model, self.optimizer, max_norm=cfg.optim.clip_grad_norm)
+        # fp16: the scaler skips the step on inf/NaN gradients and lowers its scale; comparing the scale
+        # tensor before and after counts the skips without the host sync of ``get_scale()``.
+        scale = getattr(self.scaler, "_scale", None)
+        scale = scale.clone() if scale is not None else None
         self.optimizer.step()
+        if scale is not None:
+            self.skipped_steps += (self.scaler._scale < scale).long()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
@@ -278,6 +344,7 @@ class Trainer:
         self.model.train()
         start_time = time.perf_counter()
         last_eval: dict[str, float] = {}
+        self._finite_step = self.step
         try:
             with _stop_at_step_boundary(self.world == 1) as stop:
                 while self.step < total:
@@ -292,13 +359,18 @@ class Trainer:
                     self.step = step + 1
                     done = self.step == total
                     if self.step % cfg.train.log_every == 0 or done:
-                        values = {**self.meter.compute(), "lr": self.scheduler.get_last_lr()[0]}
+                        self._check_finite()
+                        means = reduced_means(self.meter, self.dist, self.fabric.device)  # over all ranks
+                        values = {**means, "lr": self.scheduler.get_last_lr()[0]}
                         self.meter.reset()
                         self._record(values, bar)
                     if self.step % cfg.train.eval_every == 0 or done:
                         last_eval = self.validate()
                         self._record(last_eval, bar)
+                    if self.csv is not None:
+                        self.csv.commit()  # this step's log and evaluation share one row
                     if self.step % cfg.train.checkpoint_every == 0 or done or stop[0]:
+                        self._check_finite()  # never checkpoint weights a non-finite loss has reached
                         self.train_seconds += time.perf_counter() - start_time
                         start_time = time.perf_counter()
                         self.save()
@@ -306,6 +378,8 @@ class Trainer:
                         raise RunInterrupted(self.step, self.out)
         finally:
             bar.close()
+            for lg in self.loggers:
+                lg.finalize("success" if self.step == total else "failed")
         if not last_eval:  # resumed a finished run: nothing trained, evaluate what was saved
             last_eval = self.validate()
         summary = self.summary(last_eval)
@@ -318,11 +392,24 @@ class Trainer:
     def _record(self, values: dict[str, float], bar: ProgressBar) -> None:
         if self.rank != 0:
             return
-        if self.metrics is not None:
-            self.metrics.write(self.step, values)
+        if values:
+            for lg in self.loggers:
+                lg.log_metrics(values, self.step)
         bar.update(self.step, values)
         for cb in self.callbacks:
             cb.on_log(self, self.step, values)
+
+    def _check_finite(self) -> None:
+        """Without a GradScaler (fp32, bf16) a non-finite loss poisons the weights: stop with what to do.
+        Under fp16 the scaler skipped those steps and ``skipped_steps`` counts them."""
+        if self.scaler is not None or not int(self.nonfinite):  # one host sync per log or checkpoint
+            self._finite_step = self.step
+            return
+        raise NonFiniteLossError(
+            f"the training loss became nan or inf between steps {self._finite_step} and {self.step} "
+            f"(precision {self.cfg.fabric.precision}); the weights are no longer usable. Lower optim.lr, set "
+            "optim.clip_grad_norm, or check the inputs for extreme values, and train again"
+        )
 
     def validate(self) -> dict[str, float]:
         t = self.tensors
@@ -355,6 +442,7 @@ class Trainer:
             "device": str(self.fabric.device),
             "world_size": self.world,
             "precision": cfg.fabric.precision,
+            **({"train/skipped_steps": int(self.skipped_steps)} if self.scaler is not None else {}),
             **({"step_time": timing} if timing else {}),
             **self.meta(),
         }
@@ -387,7 +475,8 @@ def fit(
         check = ssl_check(cfg, cfg.train.check_folds, cfg.train.check_steps, data=data)
     if net is not None:
         cfg.net, cfg.net_args = "custom", None
-    fabric = Fabric(**asdict(cfg.fabric))
+    fabric = Fabric(**fabric_kwargs(cfg.fabric))
+    check_sync_batchnorm(cfg.fabric, fabric)  # before launching: one message, not one per process
     fabric.launch()
     trainer = Trainer(cfg, fabric, Path(out) if out is not None else None, data, net, callbacks, resume)
     result = trainer.run()

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from semisup.collective import Collective
+
 
 def _check_temperature(temperature: float) -> float:
     if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0:
@@ -17,12 +19,29 @@ def _check_temperature(temperature: float) -> float:
     return float(temperature)
 
 
-def _positives(n: int, device: torch.device) -> Tensor:
-    """(2N,) index of each anchor's positive: n+i for i < n, i−n after (made on the device: no copy)."""
-    return torch.arange(2 * n, device=device).add_(n).remainder_(2 * n)
+def _logits(z1: Tensor, z2: Tensor, temperature: float, dist: Collective | None) -> tuple[Tensor, Tensor]:
+    """Similarities / τ of the 2N local anchors to the 2WN gathered embeddings (2N, 2WN), each anchor's
+    own column at −inf, and the column of each anchor's positive (2N,).
+
+    Columns are [view 1 of ranks 0..W−1, view 2 of ranks 0..W−1]; rank r's examples sit at rN..rN+N−1
+    within each view, so on one process (W = 1) this is the usual (2N, 2N) matrix.
+    """
+    dist = dist if dist is not None else Collective()
+    n, w, r = z1.shape[0], dist.world_size, dist.rank
+    a1, a2 = F.normalize(z1.float(), dim=1), F.normalize(z2.float(), dim=1)
+    anchors = torch.cat([a1, a2])  # (2N, D)
+    # Gradient flows into every rank's slice (a differentiable gather): DDP's average of the ranks'
+    # gradients is then the gradient of the loss over the global batch, as in SimCLR's own code.
+    keys = torch.cat([dist.all_gather(a1, grad=True), dist.all_gather(a2, grad=True)])  # (2WN, D)
+    sim = anchors @ keys.T / temperature
+    local = torch.arange(n, device=z1.device) + r * n  # this rank's examples among the W·N
+    own = torch.cat([local, local + w * n])  # each anchor's own column
+    positive = torch.cat([local + w * n, local])
+    sim[torch.arange(2 * n, device=z1.device), own] = float("-inf")  # never its own negative
+    return sim, positive
 
 
-def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
+def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5, dist: Collective | None = None) -> Tensor:
     """Mean NT-Xent over the 2N anchors of two views.
 
     For anchor i, its positive is the other view of the same example and its negatives are the other
@@ -30,9 +49,14 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     cosine similarity. Embeddings are L2-normalised here; the loss is symmetric in (z1, z2) and
     invariant to permuting the examples (the same permutation in both views).
 
+    Under DDP (``dist`` from ``StepContext.dist``) the negatives are the 2WN − 2 embeddings of every
+    rank's batch and the loss is the mean over this rank's anchors; the mean of the W ranks' losses is
+    then the loss of one process over the concatenated batch, and so is the gradient DDP averages.
+
     Args:
         z1, z2: (N, D) embeddings of view 1 and view 2; row n of both is example n. N >= 2.
         temperature: τ > 0.
+        dist: the collectives across ranks (``semisup.collective``); None: one process.
 
     Returns:
         scalar loss.
@@ -51,10 +75,7 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     n = z1.shape[0]
     if n < 2:
         raise ValueError(f"NT-Xent needs at least 2 examples (negatives), got {n}")
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
-    sim = z @ z.T / t  # (2N, 2N)
-    sim.fill_diagonal_(float("-inf"))  # an anchor is never its own negative
-    positive = _positives(n, z.device)
+    sim, positive = _logits(z1, z2, t, dist)
     return F.cross_entropy(sim, positive)
 
 
@@ -80,11 +101,9 @@ class NTXentLoss(nn.Module):
         return f"temperature={self.temperature}"
 
 
-def contrastive_accuracy(z1: Tensor, z2: Tensor) -> Tensor:
-    """Share of the 2N anchors whose most similar other embedding is their positive (monitoring)."""
-    n = z1.shape[0]
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
-    sim = z @ z.T
-    sim.fill_diagonal_(float("-inf"))
-    positive = _positives(n, z.device)
+def contrastive_accuracy(z1: Tensor, z2: Tensor, dist: Collective | None = None) -> Tensor:
+    """Share of the 2N anchors whose most similar other embedding is their positive (monitoring);
+    under DDP (``dist``) among every rank's embeddings, as for ``nt_xent``."""
+    with torch.no_grad():
+        sim, positive = _logits(z1, z2, 1.0, dist)
     return (sim.argmax(dim=1) == positive).float().mean()
