@@ -57,3 +57,31 @@ def test_mask_is_the_plain_softmax_against_tau_at_T_half():
     )
     _, logs = fm.training_step(LogitsAreInputs(), batch, StepContext(0, 10))
     assert float(logs["train/mask_ratio"]) == pytest.approx(float(expected))
+
+
+def test_fixmatch_at_T_half_equals_flexmatch_with_every_class_learned():
+    """Issue 13's check: with every class fully learned FlexMatch's per-class threshold M(β_c)·τ is τ, so at
+    T = 0.5 its mask and loss must equal FixMatch's — both threshold the plain softmax (the old FixMatch,
+    thresholding softmax(logits / T), passed more rows and gave another loss)."""
+    torch.manual_seed(1)
+    C, n = 3, 60
+    logits = torch.randn(n, C) * 3
+    strong = torch.randn(n, C)
+    batch = Batch(
+        torch.zeros(2, C), torch.tensor([0, 1]), (logits, strong), torch.arange(n), torch.full((n,), -1)
+    )
+    fix_cls, flex_cls = ALGORITHMS.get("fixmatch"), ALGORITHMS.get("flexmatch")
+    fix = fix_cls(fix_cls.Config(threshold=0.95, T=0.5), C, n)
+    flex = flex_cls(flex_cls.Config(threshold=0.95, T=0.5), C, n)
+    flex.status.selected.copy_(torch.arange(n) % C)  # every example confidently assigned, classes balanced
+    assert torch.allclose(flex.status.thresholds(0.95), torch.full((C,), 0.95))
+    loss_fix, logs_fix = fix.training_step(LogitsAreInputs(), batch, StepContext(0, 10))
+    loss_flex, logs_flex = flex.training_step(LogitsAreInputs(), batch, StepContext(0, 10))
+    expected = (torch.softmax(logits, -1).max(-1).values >= 0.95).float().mean()
+    assert 0 < float(expected) < 1
+    assert (
+        float(logs_fix["train/mask_ratio"])
+        == float(logs_flex["train/mask_ratio"])
+        == pytest.approx(float(expected))
+    )
+    assert float(loss_fix) == pytest.approx(float(loss_flex), rel=1e-6)
