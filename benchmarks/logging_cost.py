@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from semisup.config import RunConfig
-from semisup.engine.trainer import fit
+from semisup.run import fit
 
 
 def timed_run(steps: int, out: Path) -> tuple[float, float]:

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from semisup.algorithms.base import StepContext
+from semisup.components.ema import EMA
 from semisup.config import AugmentConfig
 from semisup.data.batch import Batch
 from semisup.data.views import make_views
-from semisup.engine.ema import EMA
 from semisup.nets.build import build_net, with_standardize
 from semisup.registry import ALGORITHMS
 

@@ -134,7 +134,7 @@ def test_random_overrides_through_main_exit_0_or_2_with_one_line(tmp_path_factor
     result = mock.Mock(summary=None, run_dir=None)
     err = io.StringIO()
     with (
-        mock.patch("semisup.engine.trainer.fit", side_effect=lambda cfg, out: trained.append(cfg) or result),
+        mock.patch("semisup.run.fit", side_effect=lambda cfg, out: trained.append(cfg) or result),
         mock.patch("semisup.auto.auto_fit", return_value=result) as auto_fit,
         contextlib.redirect_stderr(err),
         contextlib.redirect_stdout(io.StringIO()),

@@ -10,8 +10,9 @@ import torch
 from semisup.config import RunConfig
 from semisup.data.dataset import SSLDataset
 from semisup.engine.fabric import Fabric
-from semisup.engine.trainer import Trainer, fit
+from semisup.engine.trainer import Trainer
 from semisup.registry import ALGORITHMS
+from semisup.run import fit
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

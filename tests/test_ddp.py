@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent(
     import semisup.algorithms, semisup.nets, semisup.data.builtin
     from semisup.config import RunConfig
     from semisup.engine.callbacks import Callback
-    from semisup.engine.trainer import fit
+    from semisup.run import fit
 
     class Check(Callback):
         def __init__(self):
@@ -140,7 +140,7 @@ def test_sync_batchnorm_is_refused_on_cpu_processes_with_one_line(tmp_path, caps
 def test_one_process_run_with_sync_batchnorm_trains_and_loads(tmp_path):
     import semisup
     from semisup.config import RunConfig
-    from semisup.engine.trainer import fit
+    from semisup.run import fit
 
     cfg = RunConfig.from_dict(
         {

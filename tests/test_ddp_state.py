@@ -35,6 +35,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "freematch": {"momentum": 0.8},
     "softmatch": {"momentum": 0.8},
     "mixmatch": {"alpha": 0.0},  # MixUp's partners and λ are drawn per process; without it, no draw
+    "remixmatch": {"alpha": 0.0},  # as mixmatch
     "uda": {"tsa": "linear", "threshold": 0.6},  # TSA averages over the examples kept on every rank
 }
 # Randomness drawn inside a step per process: equal in distribution to one process's draw, not in value.

@@ -17,8 +17,9 @@ from semisup.data.split import select_labeled
 from semisup.engine.callbacks import Callback
 from semisup.engine.optim import lr_factor, param_groups
 from semisup.engine.sampler import IndexStream, step_seed
-from semisup.engine.trainer import RunExistsError, fit, resume
+from semisup.engine.trainer import RunExistsError
 from semisup.predictor import load
+from semisup.run import fit, resume
 from semisup.seeds import STREAMS, stream
 
 

@@ -11,8 +11,8 @@ from conftest import blobs
 
 from semisup.config import ConfigError, RunConfig
 from semisup.engine.metrics import Meter, MetricsCSV
-from semisup.engine.trainer import fit
 from semisup.plots.run import read_metrics
+from semisup.run import fit
 
 
 def rows(path):

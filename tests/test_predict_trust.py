@@ -18,8 +18,8 @@ from semisup.cli import main
 from semisup.config import RunConfig
 from semisup.data.dataset import DataError
 from semisup.data.inputs import read_inputs, to_model_inputs
-from semisup.engine.trainer import fit
 from semisup.predictor import class_labels, load
+from semisup.run import fit
 
 
 @pytest.fixture(scope="module", autouse=True)

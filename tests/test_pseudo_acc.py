@@ -14,7 +14,7 @@ from semisup.algorithms.base import ssl_logs
 from semisup.config import RunConfig
 from semisup.engine.metrics import Meter
 from semisup.engine.setup import prepare_data
-from semisup.engine.trainer import fit
+from semisup.run import fit
 
 
 def cfg(includes_labeled=True, steps=10):

@@ -18,7 +18,8 @@ from semisup.config import RunConfig
 from semisup.engine.callbacks import Callback
 from semisup.engine.checkpoint import CKPT_NAME
 from semisup.engine.fabric import Fabric
-from semisup.engine.trainer import NonFiniteLossError, Trainer, fit
+from semisup.engine.trainer import NonFiniteLossError, Trainer
+from semisup.run import fit
 
 
 class Kill(Callback):
@@ -130,7 +131,7 @@ DDP_SCRIPT = textwrap.dedent(
     import sys
     from semisup.config import RunConfig
     from semisup.engine.callbacks import Callback
-    from semisup.engine.trainer import fit, resume
+    from semisup.run import fit, resume
 
     class Kill(Callback):
         def on_train_batch_end(self, trainer, step, batch, loss, logs):

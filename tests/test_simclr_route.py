@@ -15,9 +15,9 @@ from semisup.engine.callbacks import Callback
 from semisup.engine.checkpoint import read_checkpoint
 from semisup.engine.init import InitError, load_init
 from semisup.engine.setup import build_model
-from semisup.engine.trainer import fit
 from semisup.nets.heads import SimCLRProjectionHead, head_classifier, head_dims_from_state
 from semisup.predictor import load
+from semisup.run import fit
 
 BASE = {
     "net": {"name": "mlp", "hidden": [32]},
@@ -57,7 +57,9 @@ def test_projection_head_shapes_and_fine_tune_keys():
 
 def test_pretrain_run_is_self_describing_and_not_a_classifier(pre):
     s = json.loads((pre / "summary.json").read_text())
-    assert s["algorithm"] == "simclr" and s["test_accuracy"] is None and s["projection_head"][-1] == 16
+    assert s["algorithm"] == "simclr" and s["test_accuracy"] is None
+    head = {"name": "simclr_projection", "args": {"hidden_dim": 0, "out_dim": 16, "num_layers": 3}}
+    assert s["heads"] == [{**head, "classifies": False}]  # the model outputs projections
     assert s["n_labeled"] == 0 and s["n_unlabeled"] == 120  # every training input, labels unused
     metrics = (pre / "metrics.csv").read_text()
     assert "train/unsup_loss" in metrics and "train/contrastive_acc" in metrics
@@ -104,9 +106,10 @@ def test_fine_tune_then_distill_end_to_end(pre, tmp_path):
     data = blobs()
     ft = tmp_path / "ft"
     r = fit(cfg("supervised", init=str(pre), init_head_layers=1), ft, data=data)
-    assert r.summary["classifier_head"] == [32, 32] and r.summary["test_accuracy"] > 0.9
+    head = {"name": "projection_classifier", "args": {"dims": [32, 32]}, "classifies": True}
+    assert r.summary["heads"] == [head] and r.summary["test_accuracy"] > 0.9
     assert RunConfig.from_yaml(ft / "config.yaml").train.init == str(pre)
-    assert json.loads((ft / "init.json").read_text())["head_dims"] == [32, 32]
+    assert json.loads((ft / "init.json").read_text())["head"] == head
     pred = load(ft)  # the predictor rebuilds the head-layer classifier
     assert (pred.predict_ids(data.X_test) == data.y_test).mean() == r.summary["test_accuracy"]
 

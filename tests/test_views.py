@@ -350,3 +350,58 @@ def test_vector_scale_moves_to_input_dtype_and_checks_width():
         view(torch.zeros(10, 4))
     with pytest.raises(ValueError, match=r"\(N, D\)"):
         view(torch.zeros(10, 3, 1))
+
+
+# ---- the medium view (SequenceMatch) -----------------------------------------------------------
+def test_medium_config_is_strong_with_one_op_and_half_the_corruption():
+    cfg = AugmentConfig(strong_ops=3, mask_prob=0.3, cutout=0.25)
+    mid = V.medium_config(cfg)
+    assert (mid.strong_ops, mid.mask_prob, mid.cutout) == (1, 0.15, 0.25)
+    assert V.medium_config(AugmentConfig(strong_ops=0)).strong_ops == 0
+    assert cfg.strong_ops == 3  # the caller's config is not changed
+
+
+@pytest.mark.parametrize(
+    "kind,x",
+    [
+        ("image", torch.rand(4, 3, 12, 12)),
+        ("signal", torch.randn(4, 2, 32)),
+        ("vector", torch.randn(4, 5)),
+        ("text", torch.randn(4, 5)),
+        ("table", torch.randn(4, 5)),
+    ],
+)
+def test_every_kind_has_a_medium_view(kind, x):
+    views = make_views(kind, AugmentConfig(), train_X=torch.randn(20, 5) if kind == "table" else None)
+    assert set(views) == {"none", "weak", "medium", "strong"}
+    y = views["medium"](x)
+    assert y.shape == x.shape and y.dtype == x.dtype and not torch.equal(y, x)
+
+
+def test_image_medium_is_the_strong_view_with_one_op_and_between_weak_and_strong():
+    cfg = AugmentConfig(translate=0.0, cutout=0.0, strong_ops=3)
+    x = torch.rand(256, 3, 16, 16)
+    views = make_views("image", cfg)
+    torch.manual_seed(0)
+    medium = views["medium"](x)
+    torch.manual_seed(0)
+    one_op = V.ImageView(AugmentConfig(translate=0.0, cutout=0.0, strong_ops=1), strong=True)(x)
+    assert torch.equal(medium, one_op)
+    torch.manual_seed(0)
+    strong = views["strong"](x)
+    # mean change per image: the weak view (no shift, no flip) is x itself; 1 op changes less than 3
+    assert 0 < (medium - x).abs().mean() < 0.6 * (strong - x).abs().mean()
+
+
+def test_vector_and_table_medium_corrupt_half_as_often_as_strong():
+    cfg = AugmentConfig(noise_std=0.0, mask_prob=0.4)
+    torch.manual_seed(0)
+    x = torch.randn(4000, 6) * 5 + 3
+    y = make_views("vector", cfg)["medium"](x)
+    assert abs((y != x).float().mean().item() - 0.2) < 0.01
+    # SCARF redraws exactly round(p · D) entries per row from the column's values (rarely its own)
+    xt = torch.randn(500, 10)
+    table = make_views("table", cfg, train_X=xt)
+    for view, k in (("medium", 2), ("strong", 4)):
+        changed = (table[view](xt) != xt).sum(1).float()
+        assert changed.max() == k and changed.mean() > k - 0.05

@@ -34,10 +34,10 @@ _EXPORTS: dict[str, str] = {
     "SSLDataset": "semisup.data.dataset",
     "StepContext": "semisup.algorithms.base",
     "auto_fit": "semisup.auto",
-    "fit": "semisup.engine.trainer",
+    "fit": "semisup.run",
     "load": "semisup.predictor",
     "load_dataset": "semisup.data.load",
-    "resume": "semisup.engine.trainer",
+    "resume": "semisup.run",
     "select_labeled": "semisup.data.split",
     "ssl_check": "semisup.check",
 }
@@ -97,6 +97,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from semisup.data.load import load_dataset
     from semisup.data.split import select_labeled
     from semisup.engine.callbacks import Callback
-    from semisup.engine.trainer import RunResult, fit, resume
+    from semisup.engine.trainer import RunResult
     from semisup.predictor import Predictor, load
     from semisup.registry import ALGORITHMS, DATASETS, NETS
+    from semisup.run import fit, resume

@@ -94,7 +94,7 @@ def check_same_config(cfg: RunConfig, run: Path) -> None:
 def run_grid(grid: Grid, out: str | Path, verbose: bool = True) -> list[dict[str, Any]]:
     """Run (or read back) every cell; write ``OUT/results.csv``, ``OUT/results.md`` and the
     accuracy-vs-labels plot ``OUT/accuracy_vs_labels.png``; return the rows."""
-    from semisup.engine.trainer import fit
+    from semisup.run import fit
 
     out = Path(out)
     rows = []

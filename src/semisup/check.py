@@ -213,7 +213,7 @@ def ssl_check(
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     from semisup.data.load import load_dataset
-    from semisup.engine.trainer import fit
+    from semisup.run import fit
 
     if not ALGORITHMS.get(cfg.algorithm).unlabeled_views:
         raise ConfigError(

@@ -78,7 +78,8 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from semisup.engine.trainer import fit, resume
+    from semisup.nets.heads import classifies
+    from semisup.run import fit, resume
 
     if args.resume:
         _refuse_flags_with_resume(args)
@@ -100,11 +101,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         s = result.summary
         acc = s["test_accuracy"]
         acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
-        if "projection_head" in s:  # self-supervised: no classifier to score
+        if not classifies(s):  # self-supervised: its head outputs embeddings, no class to score
             acc_txt = "n/a (self-supervised pretraining; fine-tune it with --init)"
         took = f"{s['train_seconds']:.1f}s"
         print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {took} -> {result.run_dir}")
-        if acc is None and "projection_head" not in s:
+        if acc is None and classifies(s):
             data = getattr(args, "data", None) or s["dataset"]
             print(
                 "  no test set, so no accuracy: for an estimate pass --test FILE (a labeled file) or "
@@ -226,13 +227,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     proba = pred.predict_proba(X)
+    # An open-set model (openmatch, iomatch) predicts -1 / "unknown" above its unknown score's 0.5.
+    labels = pred.predict(X) if pred.open_set else pred.classes_[proba.argmax(axis=1)]
+    unknown = [f"{v:.6f}" for v in pred.predict_unknown_score(X)] if pred.open_set else None
     out = Path(args.out)
     with out.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["item", "prediction", "confidence", *[f"p_{c}" for c in pred.classes_]])
-        for name, p in zip(names, proba, strict=True):
+        extra = ["unknown_score"] if unknown else []
+        w.writerow(["item", "prediction", "confidence", *extra, *[f"p_{c}" for c in pred.classes_]])
+        for i, (name, p) in enumerate(zip(names, proba, strict=True)):
             k = int(p.argmax())
-            w.writerow([name, pred.classes_[k], f"{p[k]:.6f}", *[f"{v:.6f}" for v in p]])
+            cells = [unknown[i]] if unknown else []
+            w.writerow([name, labels[i], f"{p[k]:.6f}", *cells, *[f"{v:.6f}" for v in p]])
     print(f"wrote {len(names)} predictions to {out}")
     return 0
 
@@ -593,7 +599,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     raised, so the modules defining them are imported then, never for ``--help``."""
     from semisup.data.dataset import DataError
     from semisup.engine.init import InitError
-    from semisup.predictor import RunFolderError
+    from semisup.engine.runs import RunFolderError
 
     return (
         ConfigError,

@@ -62,8 +62,8 @@ def run_demo(
         "figure": path of ``OUT/two_moons.png``}; accuracies are on the 1,000 test points.
     """
     from semisup.data.load import load_dataset
-    from semisup.engine.trainer import fit
     from semisup.predictor import load
+    from semisup.run import fit
 
     out = Path(out)
     algos = ["supervised", SSL_DRAWN] + (["fixmatch"] if fixmatch else [])

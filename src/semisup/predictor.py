@@ -12,15 +12,13 @@ from torch import nn
 
 from semisup.config import RunConfig
 from semisup.data.inputs import frame_cells, match_columns, read_inputs, to_model_inputs
-from semisup.engine.checkpoint import CKPT_NAME, read_checkpoint
 from semisup.engine.evaluate import predict_logits
-from semisup.nets.build import Standardize, build_net, encoded_shape
-from semisup.nets.heads import head_classifier
-from semisup.nets.table import TableEncoder
+from semisup.engine.open_set import logits_and_unknown_score
+from semisup.engine.runs import RunFolderError, read_classifier, rebuild_model
+from semisup.nets.open_set_head import UNKNOWN_THRESHOLD, find_open_set_head
 
-
-class RunFolderError(ValueError):
-    """A run folder that cannot give a classifier as asked (a pretraining run, a custom net not passed)."""
+# What ``predict`` returns for an input an open-set model calls unknown (integer / named classes).
+UNKNOWN_ID, UNKNOWN_NAME = -1, "unknown"
 
 
 def class_labels(names: list[str]) -> np.ndarray:
@@ -87,9 +85,35 @@ class Predictor:
         logits = predict_logits(self.model, self._tensor(X), batch_size)
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
+    @property
+    def open_set(self) -> bool:
+        """Whether the model has an open-set detector (trained by ``openmatch`` or ``iomatch``)."""
+        return find_open_set_head(self.model) is not None
+
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """(N,) predicted labels, of the type of the training labels (``classes_``)."""
-        return self.classes_[self.predict_proba(X, batch_size).argmax(axis=1)]
+        """(N,) predicted labels, of the type of the training labels (``classes_``).
+
+        A model with an open-set detector (``open_set``) predicts "unknown" where
+        ``predict_unknown_score`` exceeds ``UNKNOWN_THRESHOLD`` (0.5): ``UNKNOWN_ID`` (-1) for integer
+        classes, ``UNKNOWN_NAME`` ("unknown") for named ones. Other models always predict a class.
+        """
+        if not self.open_set:
+            return self.classes_[self.predict_proba(X, batch_size).argmax(axis=1)]
+        logits, score = logits_and_unknown_score(self.model, self._tensor(X), batch_size)
+        pred = self.classes_[logits.argmax(dim=1).cpu().numpy()]
+        unknown = (score > UNKNOWN_THRESHOLD).cpu().numpy()
+        if pred.dtype.kind in "iu":
+            return np.where(unknown, UNKNOWN_ID, pred)
+        return np.where(unknown, UNKNOWN_NAME, pred.astype(object)).astype(str)
+
+    def predict_unknown_score(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """(N,) score in [0, 1] that each input is of none of the training classes.
+
+        With an open-set detector: OpenMatch's one-vs-all outlier probability of the predicted class, or
+        IOMatch's open-set classifier's probability of its "outlier" class; ``predict`` says unknown
+        above 0.5. Any other model: 1 − max softmax probability (a baseline; ``predict`` ignores it).
+        """
+        return logits_and_unknown_score(self.model, self._tensor(X), batch_size)[1].cpu().numpy()
 
     def predict_ids(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """(N,) predicted class ids."""
@@ -109,40 +133,8 @@ def load(
 
     if (Path(run_dir) / CLASSIC_META).is_file():  # `--algorithm auto` chose a classic method
         return load_classic(run_dir)  # type: ignore[return-value]  (same predict API)
-    path = Path(run_dir) / "checkpoints" / CKPT_NAME
-    if not path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a finished run folder: {path} is missing")
-    ckpt = read_checkpoint(path)
-    cfg = RunConfig.from_dict(ckpt["config"])
-    meta = ckpt["meta"]
-    if "projection_head" in meta:
-        raise RunFolderError(
-            f"{run_dir} is a self-supervised pretraining run ({cfg.algorithm}): it has no classifier. "
-            f"Fine-tune it first: semisup train --init {run_dir} ..."
-        )
-    if use_ema and "ema" in ckpt:  # the EMA wrapper keeps the model under ``module.``
-        state = {_strip(k[len("module.") :]): v for k, v in ckpt["ema"].items() if k.startswith("module.")}
-    else:
-        state = {_strip(k): v for k, v in ckpt["model"].items()}
-    input_shape, kind = tuple(meta["input_shape"]), meta["kind"]
-    # The preprocessing in front of the net: its buffers are in the state (a table's also fix its width).
-    encoder = (
-        TableEncoder.from_state(state, "0.") if kind == "table" else Standardize.identity(input_shape, kind)
-    )
-    if cfg.net == "custom":
-        if net is None:
-            raise RunFolderError(
-                f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())"
-            )
-    else:
-        net = build_net(cfg.net, encoded_shape(encoder, input_shape), len(meta["classes"]), cfg.net_args)
-    if "classifier_head" in meta:  # fine-tuned from the middle of a SimCLRv2 projection head
-        net.classifier = head_classifier(meta["classifier_head"], len(meta["classes"]))
-    model = nn.Sequential(encoder, net)
-    model.load_state_dict(state)
+    cfg, meta, state = read_classifier(run_dir, use_ema)
+    if cfg.net == "custom" and net is None:
+        raise RunFolderError(f"{run_dir} trained a custom net: pass an instance, load(run_dir, net=MyNet())")
+    model = rebuild_model(cfg, meta, state, net)  # the net, its heads (checkpoint meta) and the weights
     return Predictor(model, cfg, meta, device)
-
-
-def _strip(key: str) -> str:
-    # torch.compile keeps the model under ``_orig_mod.``.
-    return key[len("_orig_mod.") :] if key.startswith("_orig_mod.") else key

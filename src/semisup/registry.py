@@ -94,8 +94,10 @@ DATASETS: Registry = Registry("data set", "semisup.data.builtin")
 # The registered names, for help texts that must not import torch to list them (``semisup --help``);
 # tests/test_cli.py checks them against the registries.
 ALGORITHM_NAMES = (
-    "distill", "fixmatch", "flexmatch", "freematch", "mean_teacher", "mixmatch", "pi_model",
-    "pseudo_label", "simclr", "softmatch", "supervised", "temporal_ensembling", "uda", "vat",
+    "abc", "acr", "adamatch", "comatch", "crest", "crmatch", "darp", "dash", "defixmatch",
+    "distill", "fixmatch", "flexmatch", "freematch", "iomatch", "mean_teacher", "mixmatch",
+    "openmatch", "pi_model", "pseudo_label", "refixmatch", "remixmatch", "sequencematch", "simclr",
+    "simmatch", "softmatch", "supervised", "temporal_ensembling", "uda", "vat",
 )  # fmt: skip
 NET_NAMES = ("cnn", "cnn1d", "mlp", "resnet1d", "table_mlp", "wrn28_2")
 DATASET_NAMES = ("digits", "mnist5k", "moons")

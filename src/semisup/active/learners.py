@@ -146,8 +146,8 @@ class DeepRunLearner:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> DeepRunLearner:
         from semisup.data.dataset import SSLDataset
-        from semisup.engine.trainer import fit
         from semisup.predictor import load
+        from semisup.run import fit
 
         data = SSLDataset(
             X=np.asarray(X, dtype=np.float32),

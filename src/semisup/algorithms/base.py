@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -18,8 +18,24 @@ from torch import Tensor, nn
 
 from semisup.collective import Collective
 from semisup.data.batch import Batch, pseudo_label_accuracy
+from semisup.nets.heads import HeadSpec
 
 Logs = dict[str, Tensor | float]
+
+
+class RunModels(Protocol):
+    """Models of other runs, for an algorithm that uses one (distillation's teacher). The engine, which
+    writes and reads run folders, sets ``Algorithm.run_models`` to one before ``attach``; an algorithm
+    imports nothing above its layer to get them."""
+
+    def read(self, run_dir: str) -> tuple[nn.Module, dict[str, Any]]:
+        """The classifier a run folder saved (its EMA weights when it kept them) and its spec: the
+        ``config`` and checkpoint ``meta`` that rebuild it."""
+        ...
+
+    def rebuild(self, spec: dict[str, Any], state: dict[str, Tensor]) -> nn.Module:
+        """The model of ``spec`` (as ``read`` returned it) holding the weights ``state``."""
+        ...
 
 
 @dataclass
@@ -68,6 +84,8 @@ class Algorithm(nn.Module):
     # Set by the engine before ``attach`` when a checkpoint is about to be restored: what ``attach`` would
     # read from outside the run (e.g. a teacher's run folder) comes from the checkpoint instead.
     restoring: bool = False
+    # Set by the engine before ``attach``: how to get another run's model (see ``RunModels``).
+    run_models: RunModels | None = None
 
     def __init__(self, cfg: Any, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__()
@@ -89,12 +107,22 @@ class Algorithm(nn.Module):
         """Called once with the freshly built model before training (and before a checkpoint is
         restored), e.g. to create an EMA teacher as a submodule so checkpoints carry it."""
 
+    def model_heads(self) -> list[HeadSpec]:
+        """Heads the objective puts in place of the net's classifier, in order (SimCLR: its projection
+        head). The engine builds them on the model before ``attach`` and saves them in the checkpoint's
+        ``meta``, so ``semisup.load``, ``--init`` and a resumed run rebuild the same model."""
+        return []
+
     def meta(self) -> dict[str, Any]:
-        """Checkpoint ``meta`` entries needed to rebuild the model (e.g. a head's widths)."""
+        """Further checkpoint ``meta`` entries needed to rebuild the model."""
         return {}
 
     def after_step(self, model: nn.Module) -> None:
         """Called by the engine after the optimizer step (e.g. to update a teacher). No gradients here."""
+
+    def observe_labels(self, y_lb: Tensor) -> None:
+        """Called by the engine once before training (and before a checkpoint is restored) with the
+        labels (L,) of the whole labeled set, e.g. for its class distribution (long-tailed methods)."""
 
 
 def forward_cat(model: Callable[[Tensor], Tensor], *xs: Tensor) -> tuple[Tensor, ...]:

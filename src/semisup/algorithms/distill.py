@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, RunModels, StepContext, forward_cat, ssl_logs
 from semisup.losses import distillation_loss
 from semisup.registry import ALGORITHMS
 
@@ -29,9 +28,10 @@ class Distill(Algorithm):
     """loss = α · CE(x_lb) + (1 − α) · mean_b T² · KL( softmax(t(v_t u)/T) ‖ softmax(s(v_s u)/T) ).
 
     The teacher t is the run folder ``teacher`` (its EMA weights when it kept them, as ``semisup.load``
-    gives them), loaded in ``attach``, frozen and always in eval mode; it is a submodule of the
-    algorithm, and its config and meta are the algorithm's extra state, so checkpoints carry it whole
-    and a resumed run rebuilds it from the checkpoint, never reading the teacher folder. With
+    gives them), read in ``attach`` through the engine's ``run_models``, frozen and always in eval mode;
+    it is a submodule of the algorithm, and its config and meta are the algorithm's extra state, so
+    checkpoints carry it whole and a resumed run rebuilds it from the checkpoint, never reading the
+    teacher folder. With
     ``teacher`` empty the teacher is a frozen copy of the model as ``attach`` receives it: with
     ``train.init`` pointing at the fine-tuned run this is self-distillation from that run's weights.
 
@@ -74,21 +74,23 @@ class Distill(Algorithm):
         if self.cfg.teacher and self.restoring:
             return  # rebuilt from the checkpoint as it is restored (_load_from_state_dict)
         if self.cfg.teacher:
-            from semisup.engine.checkpoint import CKPT_NAME, read_checkpoint
-            from semisup.predictor import load
-
-            pred = load(self.cfg.teacher)
-            if len(pred.classes_) != self.num_classes:
+            teacher, self.teacher_spec = self._runs().read(self.cfg.teacher)
+            n_teacher = len(self.teacher_spec["meta"]["classes"])
+            if n_teacher != self.num_classes:
                 raise ValueError(
-                    f"teacher {self.cfg.teacher} predicts {len(pred.classes_)} classes, the data has "
+                    f"teacher {self.cfg.teacher} predicts {n_teacher} classes, the data has "
                     f"{self.num_classes}"
                 )
-            saved = read_checkpoint(Path(self.cfg.teacher) / "checkpoints" / CKPT_NAME)
-            self.teacher_spec = {"config": saved["config"], "meta": saved["meta"]}
-            teacher = pred.model
         else:
             teacher = copy.deepcopy(model)
         self._set_teacher(teacher)
+
+    def _runs(self) -> RunModels:
+        if self.run_models is None:
+            raise RuntimeError(
+                "Distill reads its teacher's run folder through the engine: train with semisup.fit"
+            )
+        return self.run_models
 
     def _set_teacher(self, teacher: nn.Module) -> None:
         self.teacher = teacher.to(self.device).eval().requires_grad_(False)
@@ -106,12 +108,9 @@ class Distill(Algorithm):
         # submodules (children load after this call), so the weights land in it.
         spec = (state_dict.get(prefix + "_extra_state") or {}).get("teacher_spec")
         if self.teacher is None and spec is not None:
-            from semisup.config import RunConfig
-            from semisup.engine.setup import rebuild_model
-
             inner = prefix + "teacher."
             weights = {k[len(inner) :]: v for k, v in state_dict.items() if k.startswith(inner)}
-            self._set_teacher(rebuild_model(RunConfig.from_dict(spec["config"]), spec["meta"], weights))
+            self._set_teacher(self._runs().rebuild(spec, weights))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def train(self, mode: bool = True) -> Distill:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
-from semisup.engine.ema import EMA
+from semisup.components.ema import EMA
 from semisup.losses import mse_probs, sigmoid_rampup
 from semisup.registry import ALGORITHMS
 

@@ -8,40 +8,26 @@ Self-Supervised Models are Strong Semi-Supervised Learners", NeurIPS 2020, https
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
-from torch import nn
 
 from semisup.algorithms.base import Algorithm, StepContext, forward_cat
 from semisup.losses import contrastive_accuracy, nt_xent
 from semisup.losses.contrastive import _check_temperature
-from semisup.nets.heads import SimCLRProjectionHead
+from semisup.nets.heads import HeadSpec
 from semisup.registry import ALGORITHMS
-
-
-def classifier_net(model: nn.Module) -> nn.Module:
-    """The net inside the engine's ``Sequential(Standardize, net)``, checked to have a swappable
-    ``classifier`` on top of ``feature_dim`` features (the built-in nets do)."""
-    net = model[1] if isinstance(model, nn.Sequential) and len(model) == 2 else model
-    if not isinstance(getattr(net, "classifier", None), nn.Module) or not hasattr(net, "feature_dim"):
-        raise ValueError(
-            f"{type(net).__name__} has no 'classifier' module and 'feature_dim': pretraining and "
-            "fine-tuning from a projection head need a net like the built-in mlp, cnn and wrn28_2"
-        )
-    return net
 
 
 @ALGORITHMS.register("simclr")
 class SimCLR(Algorithm):
     """loss = NT-Xent_τ( g(f(aug₁ x)), g(f(aug₂ x)) ) over a batch of μB training inputs; labels unused.
 
-    A self-supervised objective on the one training loop: ``attach`` replaces the net's classifier by
-    the projection head g (``SimCLRProjectionHead``, ``head_layers`` blocks, hidden width
-    ``head_hidden`` (0: the encoder's width, as SimCLRv2), output ``head_dim``), so the model maps
-    inputs to projections and the optimizer, EMA and checkpoint cover the head like any other layer.
-    Both views are the data kind's strong view; the unlabeled stream draws from every training input,
-    labeled or not. The run folder is then an ``--init`` source for ``semisup train``.
+    A self-supervised objective on the one training loop: its head (``model_heads``) replaces the net's
+    classifier by the projection head g (``semisup.nets.heads.SimCLRProjectionHead``, ``head_layers``
+    blocks, hidden width ``head_hidden`` (0: the encoder's width, as SimCLRv2), output ``head_dim``), so
+    the model maps inputs to projections and the optimizer, EMA and checkpoint cover the head like any
+    other layer. Both views are the data kind's strong view; the unlabeled stream draws from every
+    training input, labeled or not. The run folder is then an ``--init`` source for ``semisup train``.
 
     Config: ``temperature`` τ=0.5 (SimCLR, CIFAR-10 batches of a few hundred; SimCLRv2 uses 0.1 at
     batch 4096), ``head_layers``=3, ``head_hidden``=0, ``head_dim``=128.
@@ -70,18 +56,14 @@ class SimCLR(Algorithm):
                 f"need head_layers >= 1, head_dim >= 1, head_hidden >= 0; got {cfg.head_layers}, "
                 f"{cfg.head_dim}, {cfg.head_hidden}"
             )
-        self.head_dims: list[int] = []
 
-    def attach(self, model: nn.Module) -> None:
-        net = classifier_net(model)
-        d = int(net.feature_dim)
-        head = SimCLRProjectionHead(d, self.cfg.head_hidden or d, self.cfg.head_dim, self.cfg.head_layers)
-        ref = next(net.classifier.parameters())
-        net.classifier = head.to(ref.device)
-        self.head_dims = head.dims
-
-    def meta(self) -> dict[str, Any]:
-        return {"projection_head": self.head_dims}
+    def model_heads(self) -> list[HeadSpec]:
+        args = {
+            "hidden_dim": self.cfg.head_hidden,
+            "out_dim": self.cfg.head_dim,
+            "num_layers": self.cfg.head_layers,
+        }
+        return [HeadSpec("simclr_projection", args, classifies=False)]
 
     def training_step(self, model, batch, ctx: StepContext):
         u1, u2 = batch.u_views

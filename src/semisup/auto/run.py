@@ -62,7 +62,8 @@ def auto_fit(
     """
     from semisup.data.load import load_dataset
     from semisup.engine.defaults import default_steps
-    from semisup.engine.trainer import RunResult, fit
+    from semisup.engine.trainer import RunResult
+    from semisup.run import fit
 
     base = _base_dict(config)
     probe_cfg = RunConfig.from_dict({**base, "algorithm": {"name": "supervised"}})

@@ -110,7 +110,7 @@ def search(
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     from semisup.check import _fold_data, _HeldOutProba, short_run_config
-    from semisup.engine.trainer import fit
+    from semisup.run import fit
 
     t_start = time.perf_counter()
     cands = candidates_for(data.kind, deep=deep, classic=classic)

@@ -37,6 +37,9 @@ class SSLDataset:
         columns: (D,) feature names of a table (matched by name at prediction time), else None.
         categories: table columns holding categories -> their values in code order (code k is
             ``categories[col][k]``; NaN = missing), else None.
+        X_test_unknown: optional test inputs of classes outside ``classes`` (open-set evaluation: a
+            class-mismatch split puts its hidden classes' test examples here), scored by
+            ``semisup.engine.open_set``; never part of ``X_test``.
     """
 
     X: np.ndarray
@@ -49,6 +52,7 @@ class SSLDataset:
     name: str = "data"
     columns: list[str] | None = None
     categories: dict[str, list[str]] | None = None
+    X_test_unknown: np.ndarray | None = None
 
     @property
     def num_classes(self) -> int:
@@ -103,6 +107,11 @@ class SSLDataset:
                     f"test inputs have shape {self.X_test.shape[1:]} per example but training inputs have "
                     f"{self.X.shape[1:]}: they must match"
                 )
+        if self.X_test_unknown is not None and self.X_test_unknown.shape[1:] != self.X.shape[1:]:
+            raise DataError(
+                f"unknown-class test inputs have shape {self.X_test_unknown.shape[1:]} per example but "
+                f"training inputs have {self.X.shape[1:]}: they must match"
+            )
         labeled = self.y[self.labeled_mask]
         if labeled.size == 0:
             raise DataError(

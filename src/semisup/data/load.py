@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semisup.config import DataConfig
+from semisup.config import DataConfig, ImbalanceConfig
 from semisup.data import builtin  # noqa: F401  (registers the built-in data sets)
 from semisup.data.builtin import dataset_info
 from semisup.data.dataset import DataError, SSLDataset
@@ -93,6 +93,8 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
     data = apply_kind(raw, cfg.kind).validate()
     split_seed = cfg.split_seed if cfg.split_seed is not None else seed
     data = _with_test_split(data, cfg, split_seed)
+    if cfg.imbalance is not None:
+        return _long_tailed(data, cfg, cfg.imbalance, split_seed)
     if (cfg.mismatch_classes is None) != (cfg.mismatch_fraction is None):
         raise DataError(
             "class mismatch needs both data.mismatch_classes (ids never labeled) and "
@@ -108,8 +110,6 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
             split_seed,
             cfg.mismatch_pool_size,
         ).validate()
-    if cfg.imbalance is not None:
-        return _long_tailed(data, cfg, split_seed)
     if cfg.labels_per_class is not None or cfg.label_fraction is not None:
         idx = select_labeled(
             data.y,
@@ -122,10 +122,8 @@ def load_dataset(cfg: DataConfig, seed: int) -> SSLDataset:
     return data
 
 
-def _long_tailed(data: SSLDataset, cfg: DataConfig, seed: int) -> SSLDataset:
-    """``data`` split as ``cfg.imbalance`` asks: ``labels_per_class`` labels of the head class (N_1)."""
-    imb = cfg.imbalance
-    assert imb is not None
+def _long_tailed(data: SSLDataset, cfg: DataConfig, imb: ImbalanceConfig, seed: int) -> SSLDataset:
+    """``data`` split as ``imb`` asks, with ``cfg.labels_per_class`` labels of the head class (N_1)."""
     if cfg.mismatch_classes is not None or cfg.label_fraction is not None or cfg.labels_per_class is None:
         raise DataError(
             "data.imbalance sets the labels per class from data.labels_per_class (the head class's count): "

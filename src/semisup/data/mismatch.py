@@ -9,8 +9,11 @@ changes. Here the same split is made for any fully labeled ``SSLDataset``:
 - the unlabeled pool has ``pool_size`` examples, ``round(fraction * pool_size)`` of them from the
   mismatch classes and the rest from the known classes' unlabeled examples;
 - the known classes are renumbered 0..K-1 and become the model's only outputs; the test split keeps
-  the known classes only. Pool examples of mismatch classes get ``y_true = -1`` (no class the model
-  has), so ``train/pseudo_acc`` is measured on the known-class part of the pool.
+  the known classes only, and its examples of the mismatch classes become ``X_test_unknown``, the
+  unknown-class test inputs of an open-set evaluation (closed-set accuracy on the known classes,
+  AUROC of the unknown score: ``semisup.engine.open_set``). Pool examples of mismatch classes get
+  ``y_true = -1`` (no class the model has), so ``train/pseudo_acc`` is measured on the known-class
+  part of the pool.
 
 Training examples in neither the labeled set nor the pool are dropped.
 """
@@ -54,7 +57,8 @@ def class_mismatch(
             in [0, 1] can fill: min(known-class examples left after labeling, mismatch-class examples).
     Returns:
         A new ``SSLDataset`` with K = C - len(mismatch_classes) classes (renumbered in id order),
-        ``n_labeled`` labeled examples and exactly ``pool_size`` unlabeled ones.
+        ``n_labeled`` labeled examples and exactly ``pool_size`` unlabeled ones; its test split holds
+        the known classes and ``X_test_unknown`` the test examples of the mismatch classes.
     Raises:
         DataError: bad class ids or fraction, training labels unknown, or too few examples.
     """
@@ -107,9 +111,10 @@ def class_mismatch(
     y = np.full(len(keep), UNLABELED, dtype=np.int64)
     is_lab = np.isin(keep, lab)
     y[is_lab] = new_id[true[keep[is_lab]]]
-    X_test, y_test = data.X_test, data.y_test
+    X_test, y_test, X_unknown = data.X_test, data.y_test, None
     if X_test is not None and y_test is not None:
         t = np.isin(y_test, known)
+        X_unknown = X_test[~t] if (~t).any() else None
         X_test, y_test = X_test[t], new_id[y_test[t]]
     return replace(
         data,
@@ -119,4 +124,5 @@ def class_mismatch(
         classes=[data.classes[c] for c in known],
         X_test=X_test,
         y_test=y_test,
+        X_test_unknown=X_unknown,
     )

@@ -11,6 +11,8 @@ channel count; vectors are ``(N, D)``. Outputs keep the input's shape, dtype and
   ``strong_magnitude`` is None (Sohn et al. 2020, https://arxiv.org/abs/2001.07685), then cutout.
 - vector weak: Gaussian noise of ``noise_std`` per-feature standard deviations.
 - vector strong: weak, then per-entry corruption: swap noise or the feature's batch mean.
+- medium (every kind): the strong view at reduced strength, ``medium_config`` (SequenceMatch's view
+  between weak and strong).
 
 Example:
     >>> views = make_views("image", AugmentConfig())
@@ -22,6 +24,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import torch
 from torch import Tensor
@@ -226,6 +229,17 @@ class VectorView:
         return f"VectorView(strong={self.strong}, cfg={self.cfg})"
 
 
+def medium_config(cfg: AugmentConfig) -> AugmentConfig:
+    """The medium view's strength: ``cfg`` with at most one RandAugment op (images, signals) and half
+    the corruption probability ``mask_prob`` (vectors, text, tables); the rest as the strong view.
+
+    SequenceMatch (Nguyen 2024, https://arxiv.org/abs/2310.15787) puts a medium view between the weak and
+    the strong one; its authors' code draws RandAugment(1 op) for it against RandAugment(3 ops) for the
+    strong view, both followed by cutout.
+    """
+    return replace(cfg, strong_ops=min(cfg.strong_ops, 1), mask_prob=cfg.mask_prob / 2)
+
+
 def make_views(
     kind: str,
     cfg: AugmentConfig,
@@ -233,7 +247,8 @@ def make_views(
     train_X: Tensor | None = None,
     categorical: Sequence[int] = (),
 ) -> dict[str, View]:
-    """The ``"none"``, ``"weak"`` and ``"strong"`` views for ``kind`` (one of ``KINDS``).
+    """The ``"none"``, ``"weak"``, ``"medium"`` and ``"strong"`` views for ``kind`` (one of ``KINDS``);
+    ``"medium"`` is the strong view with ``medium_config(cfg)``.
 
     ``feature_scale`` ((D,) per-feature std) is used by the vector and text kinds. Tables need
     ``train_X`` ((N, D) training rows, NaN = missing: SCARF draws from its columns' marginals) and the
@@ -242,12 +257,23 @@ def make_views(
     Raises:
         ValueError: unknown ``kind``, a config value out of range, or a table without ``train_X``.
     """
+    mid = medium_config(cfg)
     if kind == "image":
-        return {"none": IdentityView(), "weak": ImageView(cfg), "strong": ImageView(cfg, strong=True)}
+        return {
+            "none": IdentityView(),
+            "weak": ImageView(cfg),
+            "medium": ImageView(mid, strong=True),
+            "strong": ImageView(cfg, strong=True),
+        }
     if kind == "signal":  # (N, C, L): edge shift + amplitude, 1-D RandAugment (semisup.data.signal_views)
         from semisup.data.signal_views import SignalView
 
-        return {"none": IdentityView(), "weak": SignalView(cfg), "strong": SignalView(cfg, strong=True)}
+        return {
+            "none": IdentityView(),
+            "weak": SignalView(cfg),
+            "medium": SignalView(mid, strong=True),
+            "strong": SignalView(cfg, strong=True),
+        }
     if kind == "table":  # (N, D), NaN = missing: noise on numeric columns, SCARF (semisup.data.table_views)
         from semisup.data.table_views import TableView
 
@@ -257,12 +283,14 @@ def make_views(
         return {
             "none": IdentityView(),
             "weak": TableView(cfg, train_X, categorical),
+            "medium": TableView(mid, train_X, categorical, strong=True),
             "strong": TableView(cfg, train_X, categorical, strong=True),
         }
     if kind in ("vector", "text"):
         return {
             "none": IdentityView(),
             "weak": VectorView(cfg, feature_scale),
+            "medium": VectorView(mid, feature_scale, strong=True),
             "strong": VectorView(cfg, feature_scale, strong=True),
         }
     raise ValueError(f"unknown data kind {kind!r}; valid kinds: {', '.join(KINDS)}")

@@ -47,3 +47,14 @@ def load_checkpoint(fabric: Fabric, path: Path, state: dict[str, Any]) -> dict[s
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint without Fabric (for prediction): plain tensors and Python values only."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def model_state(ckpt: dict[str, Any], use_ema: bool = True) -> dict[str, torch.Tensor]:
+    """The trained model's weights in a checkpoint, keyed as ``model.state_dict()`` gives them: the EMA
+    copy's when the run kept one and ``use_ema`` (the wrapper holds the model under ``module.``), with
+    ``torch.compile``'s ``_orig_mod.`` prefix removed."""
+    if use_ema and "ema" in ckpt:
+        state = {k[len("module.") :]: v for k, v in ckpt["ema"].items() if k.startswith("module.")}
+    else:
+        state = dict(ckpt["model"])
+    return {k.removeprefix("_orig_mod."): v for k, v in state.items()}

@@ -5,7 +5,7 @@ Keys are matched by name into the engine's ``Sequential(Standardize, net)`` (``0
 a bare net's state dict (``body...``, ``classifier...``) is accepted too. The encoder must match; the
 classifier loads only where its shape matches (same classes), and a projection head (SimCLR) is either
 dropped or, with ``head_layers`` = k > 0, its first k blocks are kept under a new linear classifier
-(SimCLRv2's fine-tuning from the middle of the head).
+(SimCLRv2's fine-tuning from the middle of the head; the head itself is ``semisup.nets.heads``'s).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from semisup.engine.checkpoint import CKPT_NAME, read_checkpoint
-from semisup.nets.heads import head_classifier, head_dims_from_state
+from semisup.engine.checkpoint import CKPT_NAME, model_state, read_checkpoint
+from semisup.nets.heads import HeadSpec, head_blocks, head_specs, middle_layer_head, put_head
 
 HEAD = "1.classifier."
 
@@ -30,14 +30,14 @@ class InitError(ValueError):
 @dataclass
 class InitReport:
     """What ``load_init`` did. ``missing``: model keys left at their fresh initialisation; ``unused``:
-    source keys not loaded (a projection head's later layers, another classifier); ``head_dims``: the
-    widths of the head blocks kept under the classifier, or None."""
+    source keys not loaded (a projection head's later layers, another classifier); ``head``: the
+    ``HeadSpec`` (as a dict) of the classifier built from the kept head blocks, or None."""
 
     source: str
     loaded: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
-    head_dims: list[int] | None = None
+    head: dict | None = None
 
     def __str__(self) -> str:
         def names(keys: list[str]) -> str:
@@ -55,12 +55,20 @@ class InitReport:
 
     @classmethod
     def from_json(cls, path: Path) -> InitReport:
-        return cls(**json.loads(path.read_text()))
+        d = json.loads(path.read_text())
+        if "head_dims" in d:  # written before ``head``: the widths of the kept projection-head blocks
+            dims = d.pop("head_dims")
+            specs = head_specs({"classifier_head": dims}) if dims else []
+            d["head"] = specs[0].to_dict() if specs else None
+        return cls(**d)
+
+    @property
+    def head_spec(self) -> HeadSpec | None:
+        return HeadSpec.from_dict(self.head) if self.head else None
 
 
-def read_init_state(source: str | Path) -> tuple[dict[str, Tensor], bool]:
-    """The source's tensors keyed as in ``Sequential(Standardize, net)``, and whether its classifier
-    slot holds a projection head (a self-supervised run).
+def read_init_state(source: str | Path) -> dict[str, Tensor]:
+    """The source's tensors keyed as in ``Sequential(Standardize, net)``.
 
     Raises:
         InitError: no such file or folder, an unreadable file, or safetensors not installed.
@@ -70,7 +78,7 @@ def read_init_state(source: str | Path) -> tuple[dict[str, Tensor], bool]:
         ckpt_path = path / "checkpoints" / CKPT_NAME
         if not ckpt_path.exists():
             raise InitError(f"{path} is a folder but not a run folder: {ckpt_path} is missing")
-        return _from_checkpoint(read_checkpoint(ckpt_path))
+        return _normalise(model_state(read_checkpoint(ckpt_path)))
     if not path.is_file():
         raise InitError(f"init source {str(path)!r} does not exist (give a run folder, .pt or .safetensors)")
     if path.suffix == ".safetensors":
@@ -80,13 +88,13 @@ def read_init_state(source: str | Path) -> tuple[dict[str, Tensor], bool]:
             raise InitError(
                 f"reading {path} needs the safetensors package: pip install safetensors"
             ) from None
-        return _normalise(load_file(str(path))), False
+        return _normalise(load_file(str(path)))
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise InitError(f"cannot read {path} as a PyTorch state dict: {e}") from e
     if isinstance(obj, dict) and "config" in obj and "model" in obj:  # a semisup checkpoint file
-        return _from_checkpoint(obj)
+        return _normalise(model_state(obj))
     if isinstance(obj, dict):
         for key in ("state_dict", "model"):
             if isinstance(obj.get(key), dict):
@@ -94,15 +102,7 @@ def read_init_state(source: str | Path) -> tuple[dict[str, Tensor], bool]:
                 break
     if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
         raise InitError(f"{path} holds no state dict (a mapping of names to tensors)")
-    return _normalise(obj), False
-
-
-def _from_checkpoint(ckpt: dict) -> tuple[dict[str, Tensor], bool]:
-    if "ema" in ckpt:  # the EMA wrapper keeps the model under ``module.``, as the predictor reads it
-        state = {k[len("module.") :]: v for k, v in ckpt["ema"].items() if k.startswith("module.")}
-    else:
-        state = dict(ckpt["model"])
-    return _normalise(state), "projection_head" in ckpt.get("meta", {})
+    return _normalise(obj)
 
 
 def _normalise(state: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -123,32 +123,29 @@ def load_init(model: nn.Module, source: str | Path, num_classes: int, head_layer
         InitError: unreadable source; an encoder tensor whose shape differs from the net's; no
             tensor of the source matching the net at all; ``head_layers`` without a projection head.
     """
-    state, has_head = read_init_state(source)
+    state = read_init_state(source)
     report = InitReport(str(source))
     if head_layers < 0:
         raise InitError(f"init_head_layers must be >= 0, got {head_layers}")
     if head_layers > 0:
-        if not has_head and f"{HEAD}0.0.weight" not in state:
+        n_blocks = head_blocks(state, HEAD)
+        if not n_blocks:
             raise InitError(f"init_head_layers={head_layers} needs a pretraining run with a projection head")
-        n_blocks = len({k[len(HEAD) :].split(".")[0] for k in state if k.startswith(HEAD)})
         if head_layers >= n_blocks:
             raise InitError(
                 f"init_head_layers={head_layers} but the projection head has {n_blocks} layers: keep at "
                 f"most {n_blocks - 1} (the last one is the contrastive output)"
             )
-        dims = head_dims_from_state(state, HEAD, head_layers)
-        swap_head(model, dims, num_classes)
-        report.head_dims = dims
+        spec = middle_layer_head(state, HEAD, head_layers)
+        put_head(model, spec, num_classes)
+        report.head = spec.to_dict()
 
+    # The kept head blocks load by name; the later ones (``{k}.0.weight`` ...) match no key of the new
+    # classifier (``{k}.weight``) and end up unused, as does a plain classifier's under a projection head.
     target = model.state_dict()
     use, bad = {}, []
     for k, v in state.items():
         is_cls = k.startswith(HEAD)
-        if is_cls and has_head:
-            block = k[len(HEAD) :].split(".")[0]
-            if not (block.isdigit() and int(block) < head_layers):
-                report.unused.append(k)
-                continue
         if k not in target:
             report.unused.append(k)
         elif target[k].shape != v.shape:
@@ -171,13 +168,3 @@ def load_init(model: nn.Module, source: str | Path, num_classes: int, head_layer
     report.loaded = sorted(use)
     report.missing = [k for k in target if k not in use and not k.endswith("num_batches_tracked")]
     return report
-
-
-def swap_head(model: nn.Module, head_dims: list[int], num_classes: int) -> None:
-    """Put the classifier SimCLRv2 fine-tunes (the kept projection-head blocks of widths ``head_dims``
-    under a new linear layer) on ``model``; a resumed run rebuilds it so from ``init.json`` alone."""
-    from semisup.algorithms.simclr import classifier_net
-
-    net = classifier_net(model)
-    ref = next(net.classifier.parameters())
-    net.classifier = head_classifier(head_dims, num_classes).to(ref.device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -13,15 +12,12 @@ from semisup.data.columns import categorical_columns
 from semisup.data.dataset import SSLDataset
 from semisup.data.views import View, make_views
 from semisup.nets.build import (
-    Standardize,
     build_net,
     check_user_net,
     default_net_name,
     encoded_shape,
     input_encoder,
 )
-from semisup.nets.heads import head_classifier
-from semisup.nets.table import TableEncoder
 from semisup.registry import NETS
 
 
@@ -102,27 +98,4 @@ def build_model(cfg: RunConfig, data: SSLDataset, net: nn.Module | None = None) 
     model = nn.Sequential(encoder, net)
     if cfg.train.channels_last and data.kind == "image":
         model = model.to(memory_format=torch.channels_last)
-    return model
-
-
-def rebuild_model(cfg: RunConfig, meta: dict[str, Any], state: dict[str, Tensor]) -> nn.Module:
-    """The ``Sequential(encoder, net)`` a run trained, from its config, checkpoint ``meta`` and weights
-    (keys as ``model.state_dict()`` gives them; a table encoder's widths are read from them).
-
-    Raises:
-        ValueError: the run trained a user-supplied module (``net: custom``), which a config cannot rebuild.
-    """
-    if cfg.net == "custom":
-        raise ValueError(
-            "a run that trained a custom net (a user nn.Module) cannot be rebuilt from its folder"
-        )
-    input_shape, kind, n_classes = tuple(meta["input_shape"]), meta["kind"], len(meta["classes"])
-    encoder = (
-        TableEncoder.from_state(state, "0.") if kind == "table" else Standardize.identity(input_shape, kind)
-    )
-    net = build_net(cfg.net, encoded_shape(encoder, input_shape), n_classes, cfg.net_args)
-    if "classifier_head" in meta:  # fine-tuned from the middle of a SimCLRv2 projection head
-        net.classifier = head_classifier(meta["classifier_head"], n_classes)
-    model = nn.Sequential(encoder, net)
-    model.load_state_dict(state)
     return model

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from semisup.algorithms.base import Algorithm, StepContext
+from semisup.components.ema import EMA
 from semisup.config import RunConfig
 from semisup.data.batch import Batch
 from semisup.data.dataset import DataError, SSLDataset
@@ -31,20 +32,20 @@ from semisup.engine.distributed import (
     check_sync_batchnorm,
     collective,
     convert_sync_batchnorm,
-    fabric_kwargs,
     global_meter_state,
     reduced_means,
 )
-from semisup.engine.ema import EMA
-from semisup.engine.evaluate import evaluate
+from semisup.engine.evaluate import class_recall, evaluate, predict_logits
 from semisup.engine.fabric import Fabric
-from semisup.engine.init import InitReport, load_init, swap_head
+from semisup.engine.init import InitReport, load_init
 from semisup.engine.loggers import build_loggers, check_loggers
 from semisup.engine.metrics import Logger, Meter, MetricsCSV
 from semisup.engine.optim import build_optimizer, build_scheduler
 from semisup.engine.progress import ProgressBar
+from semisup.engine.runs import SavedRuns
 from semisup.engine.sampler import IndexStream, step_seed
 from semisup.engine.setup import build_model, prepare_data
+from semisup.nets.heads import HeadSpec, put_head
 from semisup.registry import ALGORITHMS
 from semisup.seeds import stream
 
@@ -94,7 +95,8 @@ class RunResult:
 
 
 class Trainer:
-    """Builds everything from a resolved ``RunConfig`` and runs the loop. Use ``fit`` rather than this."""
+    """Builds everything from a resolved ``RunConfig`` and runs the loop. Use ``semisup.fit`` rather than
+    this: it loads the data, resolves the config and launches the processes first."""
 
     def __init__(
         self,
@@ -133,15 +135,23 @@ class Trainer:
         saved_init = Path(out) / "init.json" if out is not None else None
         if cfg.train.init and restoring and saved_init is not None and saved_init.exists():
             self.init_report = InitReport.from_json(saved_init)
-            if self.init_report.head_dims:
-                swap_head(model, self.init_report.head_dims, data.num_classes)
+            if self.init_report.head_spec is not None:
+                put_head(model, self.init_report.head_spec, data.num_classes)
         elif cfg.train.init:
             self.init_report = load_init(model, cfg.train.init, data.num_classes, cfg.train.init_head_layers)
             if self.rank == 0:
                 print(self.init_report)
         self.algorithm: Algorithm = algo_cls(cfg.algorithm_args, data.num_classes, self.tensors.n_pool)
         self.algorithm.restoring = restoring
-        # attach before the EMA copy: an objective may change the model (SimCLR swaps in its head).
+        self.algorithm.run_models = SavedRuns()  # another run's model (distill's teacher), read here
+        self.algorithm.observe_labels(self.tensors.y_lb)  # the labeled class distribution (long-tailed SSL)
+        # The objective's heads (SimCLR's projection head) go on before attach and the EMA copy; the
+        # checkpoint's meta lists every head, so the model is rebuilt from the run folder alone.
+        init_head = self.init_report.head_spec if self.init_report is not None else None
+        self.heads: list[HeadSpec] = [init_head] if init_head is not None else []
+        for spec in self.algorithm.model_heads():
+            put_head(model, spec, data.num_classes)
+            self.heads.append(spec)
         self.algorithm.attach(model)
         if cfg.fabric.sync_batchnorm:  # BatchNorm over the global batch, the teacher's (mean teacher) too
             check_sync_batchnorm(cfg.fabric, fabric)
@@ -212,7 +222,11 @@ class Trainer:
             if self.init_report is not None:
                 self.init_report.to_json(self.out / "init.json")
             # val/* appear only at evaluation steps: declared so the CSV header never has to grow.
-            columns = ["lr", "val/acc", "val/loss"]
+            columns = ["lr", "val/acc", "val/balanced_acc", "val/loss"]
+            if self.data.X_test_unknown is not None:  # open-set evaluation (semisup.engine.open_set)
+                columns.append("val/unknown_auroc")
+                if "open_set_head" in self.meta():
+                    columns.append("val/unknown_rate")
             self.loggers = build_loggers(self.cfg.train.loggers, self.out, columns, self.step)
             if self.csv is not None:  # rows logged after the checkpoint are redone: cut them
                 self.csv.resume(self.step, metrics_position)
@@ -264,8 +278,8 @@ class Trainer:
             "categories": self.data.categories,
             **self.algorithm.meta(),
         }
-        if self.init_report is not None and self.init_report.head_dims:
-            meta["classifier_head"] = self.init_report.head_dims
+        if self.heads:
+            meta["heads"] = [spec.to_dict() for spec in self.heads]
         return meta
 
     @property
@@ -416,7 +430,8 @@ class Trainer:
         if t.X_test is None or self.rank != 0 or self.algorithm.self_supervised:
             return {}  # a self-supervised model outputs projections, not class scores
         m = evaluate(self.eval_model, t.X_test, t.y_test, self.cfg.data.eval_batch_size)
-        metrics = {"val/acc": m["acc"], "val/loss": m["loss"]}
+        metrics = {"val/acc": m["acc"], "val/balanced_acc": m["balanced_acc"], "val/loss": m["loss"]}
+        metrics.update(self._open_set_eval())
         for cb in self.callbacks:
             cb.on_validation_end(self, self.step, metrics)
         return metrics
@@ -427,7 +442,10 @@ class Trainer:
         ssl_only = self.algorithm.self_supervised
         return {
             "test_accuracy": last_eval.get("val/acc"),
+            "test_balanced_accuracy": last_eval.get("val/balanced_acc"),
             "test_loss": last_eval.get("val/loss"),
+            **self._open_set_summary(last_eval),
+            **self._class_recall(),
             "algorithm": cfg.algorithm,
             "dataset": self.data.name,
             "labels_per_class": cfg.data.labels_per_class,
@@ -447,53 +465,57 @@ class Trainer:
             **self.meta(),
         }
 
+    def _open_set_eval(self) -> dict[str, float]:
+        """``val/unknown_auroc`` where the test split has unknown-class inputs (a class-mismatch run):
+        how well the unknown score separates them from the known-class test inputs."""
+        if self.data.X_test_unknown is None or self.tensors.X_test is None:
+            return {}
+        from semisup.engine.open_set import open_set_metrics
 
-def fit(
-    cfg: RunConfig,
-    out: str | Path | None = None,
-    data: SSLDataset | None = None,
-    net: nn.Module | None = None,
-    callbacks: Sequence[Callback] = (),
-    resume: bool = False,
-) -> RunResult:
-    """Train ``cfg`` and write the run folder ``out`` (``config.yaml``, ``metrics.csv``, ``summary.json``,
-    ``checkpoints/last.ckpt``). Bad data, names or keys raise before the first step.
+        if getattr(self, "_X_unknown", None) is None:  # moved to the device once
+            self._X_unknown = torch.as_tensor(self.data.X_test_unknown, dtype=torch.float32).to(
+                self.fabric.device
+            )
+        t, bs = self.tensors, self.cfg.data.eval_batch_size
+        m = open_set_metrics(self.eval_model, t.X_test, t.y_test, self._X_unknown, bs)
+        return {f"val/{k}": v for k, v in m.items() if k != "closed_set_acc"}
 
-    With ``fabric.devices`` > 1 Fabric starts one process per device (DDP); each draws its own batches.
-    ``train.check_ssl`` runs ``semisup.ssl_check`` first (result in ``ssl_check.json``);
-    ``train.plots`` draws ``plots.png`` at the end.
-    """
-    from semisup.data.load import load_dataset
+    def _open_set_summary(self, last_eval: dict[str, float]) -> dict[str, Any]:
+        """Open-set runs: ``closed_set_accuracy`` (accuracy on the known classes, = ``test_accuracy``),
+        ``unknown_auroc`` and, for a model with an open-set detector, ``unknown_rate`` (unknown test
+        inputs it predicts as unknown)."""
+        if "val/unknown_auroc" not in last_eval:
+            return {}
+        out = {
+            "closed_set_accuracy": last_eval.get("val/acc"),
+            "unknown_auroc": last_eval["val/unknown_auroc"],
+        }
+        if "val/unknown_rate" in last_eval:
+            out["unknown_rate"] = last_eval["val/unknown_rate"]
+        return out
 
-    data = (load_dataset(cfg.data, cfg.seed) if data is None else data).validate()
-    cfg.data.kind = data.kind  # the resolved kind is saved in config.yaml
-    resolve_defaults(cfg, data)
-    check = None
-    if cfg.train.check_ssl and not resume:  # semisup.check: warns when SSL is unlikely to help
-        from semisup.check import ssl_check
-
-        check = ssl_check(cfg, cfg.train.check_folds, cfg.train.check_steps, data=data)
-    if net is not None:
-        cfg.net, cfg.net_args = "custom", None
-    fabric = Fabric(**fabric_kwargs(cfg.fabric))
-    check_sync_batchnorm(cfg.fabric, fabric)  # before launching: one message, not one per process
-    fabric.launch()
-    trainer = Trainer(cfg, fabric, Path(out) if out is not None else None, data, net, callbacks, resume)
-    result = trainer.run()
-    if result.run_dir is not None and trainer.rank == 0:
-        if check is not None:
-            (result.run_dir / "ssl_check.json").write_text(json.dumps(check.to_dict(), indent=2) + "\n")
-        if cfg.train.plots and net is None:
-            from semisup.plots.run import plot_run
-
-            plot_run(result.run_dir, data=data)
-    return result
+    def _class_recall(self) -> dict[str, Any]:
+        """``test_class_recall`` (class name -> recall) for long-tailed runs (``data.imbalance``)."""
+        t = self.tensors
+        skip = self.rank != 0 or self.algorithm.self_supervised or t.X_test is None
+        if self.cfg.data.imbalance is None or skip:
+            return {}
+        logits = predict_logits(self.eval_model, t.X_test, self.cfg.data.eval_batch_size)
+        recall = class_recall(logits.argmax(-1), t.y_test, self.data.num_classes).tolist()
+        return {"test_class_recall": dict(zip(self.data.classes, recall, strict=True))}
 
 
-def resume(run_dir: str | Path, callbacks: Sequence[Callback] = ()) -> RunResult:
-    """Continue a stopped run from ``run_dir/checkpoints/last.ckpt`` with its saved config."""
-    run_dir = Path(run_dir)
-    cfg = RunConfig.from_yaml(run_dir / "config.yaml")
-    if not (run_dir / "checkpoints" / CKPT_NAME).exists():
-        raise FileNotFoundError(f"{run_dir} has no checkpoints/{CKPT_NAME} to resume from")
-    return fit(cfg, run_dir, callbacks=callbacks, resume=True)
+def __getattr__(name: str) -> Any:
+    """``fit`` and ``resume`` lived here before the run orchestration moved above the engine."""
+    if name in ("fit", "resume"):
+        import warnings
+
+        warnings.warn(
+            f"semisup.engine.trainer.{name} moved: use semisup.{name} (semisup.run.{name})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from semisup import run  # deprecated alias only: the engine never calls up into the run layer
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

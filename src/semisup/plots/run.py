@@ -2,8 +2,9 @@
 
 Panels: losses by part (``train/sup_loss``, ``train/unsup_loss``, weighted total ``train/loss``),
 mask ratio and pseudo-label accuracy (``train/mask_ratio``, ``train/pseudo_acc``; what the algorithm
-logs), test accuracy over training (``val/acc``), the confusion matrix of the final model on the test
-split (``semisup.load``), and for 2-D vector data the decision boundary over the training points.
+logs), test accuracy over training (``val/acc``; for open-set runs also ``val/unknown_auroc``), the
+confusion matrix of the final model on the test split (``semisup.load``), and for 2-D vector data the
+decision boundary over the training points.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def plot_run(run_dir: str | Path, data: SSLDataset | None = None, out: str | Pat
                         "train/loss": "total (weighted)"}, "training losses", "loss")  # fmt: skip
     _lines(axes[1], m, {"train/mask_ratio": "mask ratio", "train/pseudo_acc": "pseudo-label accuracy"},
            "unlabeled batch", "fraction")  # fmt: skip
-    _lines(axes[2], m, {"val/acc": "test accuracy"}, "test accuracy", "accuracy")
+    # open-set runs (test inputs of unknown classes): the AUROC of the unknown score on the same axis
+    _lines(axes[2], m, {"val/acc": "accuracy", "val/balanced_acc": "balanced accuracy",
+                        "val/unknown_auroc": "unknown-class AUROC"}, "test accuracy", "accuracy")  # fmt: skip
     if data.X_test is not None and data.y_test is not None:
         ids = pred.predict_ids(data.X_test)
         _confusion_panel(axes[3], confusion(data.y_test, ids, data.num_classes), list(data.classes))
