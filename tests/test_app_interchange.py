@@ -155,3 +155,15 @@ def test_cli_export_then_import(tmp_path, capsys):
     assert main(["label", "import", str(out), "--db", str(tmp_path / "c.sqlite")]) == 2
     assert "does not know its classes yet: pass --classes" in capsys.readouterr().err
     assert main(["label", "export", "--db", str(tmp_path / "nope.sqlite")]) == 2
+
+
+def test_cli_export_reports_agreement_between_labelers(tmp_path, capsys):
+    """One item labeled by two people (ann: cat, bob: dog): observed agreement 0, chance agreement
+    P(ann cat)·P(bob cat) + P(ann dog)·P(bob dog) = 1·0 + 0·1 = 0, so kappa = (0 - 0) / (1 - 0) = 0."""
+    filled(tmp_path / "a.sqlite").close()
+    assert (
+        main(["label", "export", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "x.csv")]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "agreement: Cohen's kappa 0.000 over 1 items labeled by two people" in err
+    assert "kappa" not in (tmp_path / "x.csv").read_text()  # the file stays plain CSV

@@ -190,6 +190,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from semisup.app.agreement import cohen_kappa, rater_pairs
     from semisup.app.interchange import export_labels
     from semisup.app.store import LabelStore
 
@@ -198,12 +199,19 @@ def export(args: argparse.Namespace) -> int:
     store = LabelStore(args.db)
     text = export_labels(store, args.format)
     n = len(store.current())
+    pairs = rater_pairs(store.user_labels())
     store.close()
     if args.out == "-":
         sys.stdout.write(text)
     else:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {n} labels to {args.out}", file=sys.stderr)
+    if pairs:  # on stderr: the export itself stays a plain CSV / JSON
+        kappa = cohen_kappa([p[1] for p in pairs], [p[2] for p in pairs])
+        shown = "undefined (one class only)" if kappa is None else f"{kappa:.3f}"
+        print(
+            f"agreement: Cohen's kappa {shown} over {len(pairs)} items labeled by two people", file=sys.stderr
+        )
     return 0
 
 
