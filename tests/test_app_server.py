@@ -406,7 +406,7 @@ def test_a_bug_gives_json_500_without_the_traceback_and_serving_goes_on(tmp_path
     app = make_app(make_image_npz(tmp_path), tmp_path / "l.sqlite")
     real_status = app.status
 
-    def broken(session: str) -> dict:
+    def broken(session: str, shown: str | None = None) -> dict:
         raise RuntimeError("secret internals")
 
     with serving(app) as url:

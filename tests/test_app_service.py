@@ -170,3 +170,18 @@ def test_rater_pairs_take_the_first_two_distinct_users(tmp_path):
     app.label("b", "1", "cat", user="bob")
     assert rater_pairs(app.store.user_labels()) == [("0", "dog", "cat")]
     app.store.close()
+
+
+def test_the_item_on_screen_keeps_its_lease_while_the_page_polls(tmp_path):
+    """Regression: a labeler looking at one item for longer than the lease lost it to another session.
+    The page's status poll names the item on screen; only that session's live lease on it is renewed."""
+    app, clock = make_app(tmp_path, n=3, lease=60.0)
+    a = ids(app.next_items("a", 1))
+    for _ in range(5):  # 5 minutes on the same item, polled every 50 s
+        clock[0] += 50.0
+        app.status("a", shown=a[0])
+    assert a[0] not in ids(app.next_items("b", 10))  # still a's
+    app.status("b", shown=a[0])  # another session cannot renew a's lease
+    clock[0] += 61.0  # a stopped polling (closed the laptop): the lease runs out and is handed on
+    assert a[0] in ids(app.next_items("b", 10))
+    app.store.close()

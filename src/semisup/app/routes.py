@@ -3,8 +3,9 @@
 Routes (every error is JSON ``{"error": message}`` with a 4xx status; nothing a client sends gives 5xx):
 
 - ``GET /``: the page (``static/index.html``, one file of HTML and JavaScript).
-- ``GET /api/status``: progress, estimated accuracy, classes, shortcut keys, model version, and
-  ``labeler`` (the name bound to the request's token, if any).
+- ``GET /api/status?shown=ID``: progress, estimated accuracy, classes, shortcut keys, model version, and
+  ``labeler`` (the name bound to the request's token, if any); ``shown`` renews the session's lease on the
+  item on screen (the page polls every 1.5 s, so an item being looked at is never handed to another).
 - ``GET /api/next?n=10``: the next items to label, with suggestion and confidence.
 - ``GET /api/item?id=ID``, ``GET /api/labels?limit=20`` (latest labels), ``GET /api/image?id=ID`` (PNG).
 - ``GET /files/PATH``: an image-folder item's file; only files of the data set, resolved inside its root.
@@ -302,7 +303,8 @@ class _Routes:
         return response
 
     async def status(self, request: Request) -> Response:
-        st = await self._call(self.app.status, _session(request))
+        shown = request.query_params.get("shown")  # the item on screen: its lease is renewed
+        st = await self._call(self.app.status, _session(request), shown=shown[:200] if shown else None)
         return _json({**st, "labeler": {"name": request.state.labeler, "from_token": self.named}})
 
     async def next_items(self, request: Request) -> Response:

@@ -125,9 +125,15 @@ class LabelApp:
         except (KeyError, TypeError):
             raise UnknownItemError(f"unknown item id {item_id!r}: not in this data set") from None
 
-    def status(self, session: str = "") -> dict:
-        """Progress, model, agreement between labelers, and the items other sessions hold."""
+    def status(self, session: str = "", shown: str | None = None) -> dict:
+        """Progress, model, agreement between labelers, and the items other sessions hold. ``shown``: the
+        item on ``session``'s screen; a lease it still holds on it is renewed (looking is not abandoning)."""
         self._sync()
+        if shown is not None:
+            with self._lock:
+                holder = self._leases.get(shown)
+                if holder is not None and holder[0] == session and holder[1] > self.clock():
+                    self._leases[shown] = (session, self.clock() + self.lease_seconds)
         st = self.suggester.state
         agree, n = self.store.agreement()
         elsewhere, retry_after = self._leased_elsewhere(session)
