@@ -181,11 +181,12 @@ def serve(args: argparse.Namespace) -> int:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        print("stopped; every label given is in the file")
+        pass  # uvicorn re-raises the Ctrl-C it handled, except when it came while still starting up
     finally:
         server.server_close()
         app.stop()
         app.store.close()
+    print("stopped; every label given is in the file", flush=True)
     return 0
 
 
