@@ -140,3 +140,16 @@ def test_predict_marks_unknown_exactly_above_threshold_on_a_crafted_detector():
     assert np.all(labels[score > 0.5] == -1) and np.all(
         labels[score <= 0.5] == pred.predict_ids(X)[score <= 0.5]
     )
+
+
+def test_cli_eval_reports_the_unknown_auroc(open_runs, capsys):
+    import json
+
+    from semisup.cli import main
+
+    out, summary, data = open_runs["openmatch"]
+    assert main(["eval", str(out)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["n_test_unknown"] == len(data.X_test_unknown)
+    assert shown["unknown_auroc"] == pytest.approx(summary["unknown_auroc"], abs=1e-6)
+    assert shown["test_accuracy"] == pytest.approx(summary["closed_set_accuracy"])

@@ -208,6 +208,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "per_class_n": {classes[c]: int((y == c).sum()) for c in present},
         "scored": source,
     }
+    unknown = None if args.data else getattr(data, "X_test_unknown", None)
+    if unknown is not None and len(unknown):  # a class-mismatch split: how well unknown inputs are told apart
+        from semisup.engine.open_set import auroc
+
+        s_known, s_unknown = pred.predict_unknown_score(X), pred.predict_unknown_score(unknown)
+        scores = np.concatenate([s_known, s_unknown])
+        positive = np.r_[np.zeros(len(s_known), bool), np.ones(len(s_unknown), bool)]
+        out["unknown_auroc"] = auroc(scores, positive)
+        out["n_test_unknown"] = int(len(unknown))
     print(json.dumps(out, indent=2))
     return 0
 
