@@ -142,6 +142,13 @@ def test_mixed_image_sizes_name_a_real_option_that_works(tmp_path, capsys):
     from semisup.predictor import load
 
     assert load(out).input_shape == (1, 12, 10)
+    # the same mixed-size folder scores with `eval --data`: resized to the run's input, as predict does
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data", folder]) == 0
+    import json
+
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["n_test"] == 6 and 0.0 <= shown["test_accuracy"] <= 1.0
     assert main(["train", "--data", "moons", "--image-size", "8", "8", "--out", str(tmp_path / "r3")]) == 2
     assert "resizes image folders only" in _error_line(capsys)
 

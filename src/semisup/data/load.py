@@ -27,6 +27,12 @@ class UnknownDatasetError(UnknownNameError, DataError):
     """Neither a built-in data set nor an existing path; the message suggests the closest names."""
 
 
+def _is_cifar_folder(path: Path) -> bool:
+    """A CIFAR python folder (its pickles, or the folder the archive unpacks to), not an image folder."""
+    cifar = (path / "data_batch_1").is_file() or (path / "train").is_file() and (path / "meta").is_file()
+    return cifar or any((path / sub).is_dir() for sub in ("cifar-10-batches-py", "cifar-100-python"))
+
+
 def read_data(
     name: str,
     label_column: str = "label",
@@ -58,9 +64,7 @@ def read_data(
             + f", or a path to a .npz, .csv or image folder (no file or folder {str(path)!r} exists)."
         )
     if path.is_dir():
-        cifar = (path / "data_batch_1").is_file() or (path / "train").is_file() and (path / "meta").is_file()
-        nested = any((path / sub).is_dir() for sub in ("cifar-10-batches-py", "cifar-100-python"))
-        if cifar or nested:
+        if _is_cifar_folder(path):
             if image_size is not None:
                 raise DataError("data.image_size resizes image folders, not CIFAR files: leave it unset")
             return load_cifar_python(path)
@@ -219,7 +223,11 @@ def read_labeled(
     Raises:
         DataError: a class the training data does not have, no labeled row, or inputs of another shape.
     """
-    data = apply_kind(read_data(path, label_column, text_column, kind), kind)
+    folder = Path(path).expanduser()
+    # an image folder is resized to the model's input, as `semisup predict` does (mixed sizes included)
+    resize = kind == "image" and folder.is_dir() and not _is_cifar_folder(folder)
+    image_size = (int(input_shape[-2]), int(input_shape[-1])) if resize else None
+    data = apply_kind(read_data(path, label_column, text_column, kind, image_size), kind)
     if data.X_test is not None:
         X, y, source = data.X_test, data.y_test, f"its test split ({len(data.y_test):,} rows)"
     else:
