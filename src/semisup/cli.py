@@ -103,6 +103,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         acc_txt = f"{100 * acc:.2f}%" if acc is not None else "n/a (no test split)"
         if not classifies(s):  # self-supervised: its head outputs embeddings, no class to score
             acc_txt = "n/a (self-supervised pretraining; fine-tune it with --init)"
+        elif acc is not None and "test_class_recall" in s:  # long-tailed: accuracy alone hides the tail
+            acc_txt += f" (balanced {100 * s['test_balanced_accuracy']:.2f}%)"
+        elif acc is not None and s.get("unknown_auroc") is not None:  # open-set: known classes only
+            acc_txt += f" on known classes (unknown AUROC {s['unknown_auroc']:.3f})"
         took = f"{s['train_seconds']:.1f}s"
         print(f"{s['algorithm']} on {s['dataset']}: test accuracy {acc_txt} in {took} -> {result.run_dir}")
         if acc is None and classifies(s):
