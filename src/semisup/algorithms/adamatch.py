@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.components import RelativeDistributionAlignment, relative_confidence_threshold
 from semisup.losses import masked_mean
 from semisup.registry import ALGORITHMS
@@ -66,8 +66,7 @@ class AdaMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if not 0.0 <= cfg.threshold <= 1.0:
-            raise ValueError(f"adamatch.threshold must be in [0, 1], got {cfg.threshold}")
+        check_shared_fields(self.name, cfg)
         if not 0.0 <= cfg.warmup <= 1.0:
             raise ValueError(f"adamatch.warmup must be in [0, 1] (a fraction of training), got {cfg.warmup}")
         self.alignment = RelativeDistributionAlignment(num_classes, cfg.momentum, cfg.window)

@@ -125,6 +125,20 @@ class Algorithm(nn.Module):
         labels (L,) of the whole labeled set, e.g. for its class distribution (long-tailed methods)."""
 
 
+def check_shared_fields(name: str, cfg: Any) -> None:
+    """The fields many algorithms share, for their constructors (Python callers; configs are also checked
+    when built, ``config.check_ranges``): a confidence ``threshold`` in [0, 1], a temperature ``T`` > 0.
+
+    Raises:
+        ValueError: naming ``<algorithm>.<field>``, the allowed range and the value.
+    """
+    threshold, T = getattr(cfg, "threshold", None), getattr(cfg, "T", None)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"{name}.threshold must be in [0, 1], got {threshold}")
+    if T is not None and not T > 0:
+        raise ValueError(f"{name}.T must be > 0, got {T}")
+
+
 def forward_cat(model: Callable[[Tensor], Tensor], *xs: Tensor) -> tuple[Tensor, ...]:
     """One forward pass over concatenated inputs, split back: BN sees one batch, DDP one call."""
     logits = model(torch.cat(xs))

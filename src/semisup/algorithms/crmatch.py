@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.components.aux_heads import AuxHeadsState, rotation_head, takes_images
 from semisup.components.rotation import all_rotations
 from semisup.losses import confidence_mask, masked_mean, pseudo_label_target, soft_cross_entropy
@@ -57,13 +57,10 @@ class CRMatch(AuxHeadsState, Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if not 0.0 <= cfg.threshold <= 1.0:
-            raise ValueError(f"crmatch.threshold must be in [0, 1], got {cfg.threshold}")
+        check_shared_fields(self.name, cfg)
         for name in ("lambda_u", "lambda_d", "lambda_rot"):
             if not getattr(cfg, name) >= 0:
                 raise ValueError(f"crmatch.{name} must be >= 0, got {getattr(cfg, name)}")
-        if not cfg.T > 0:
-            raise ValueError(f"crmatch.T must be > 0, got {cfg.T}")
 
     def attach(self, model: nn.Module) -> None:
         heads = {"feature_dist": lambda d: nn.Linear(d, d)}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.components import DecayingLossThreshold
 from semisup.losses import masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
@@ -59,13 +59,12 @@ class Dash(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
+        check_shared_fields(self.name, cfg)
         for name in ("warmup", "decay_every"):
             if not 0.0 <= getattr(cfg, name) <= 1.0:
                 raise ValueError(
                     f"dash.{name} must be in [0, 1] (a fraction of training), got {getattr(cfg, name)}"
                 )
-        if cfg.T <= 0:
-            raise ValueError(f"dash.T must be > 0, got {cfg.T}")
         self.loss_threshold = DecayingLossThreshold(cfg.C, cfg.gamma, cfg.rho_min)
 
     def stage(self, ctx: StepContext) -> int | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.losses import confidence_mask, masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
 
@@ -48,10 +48,7 @@ class DeFixMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if not 0.0 <= cfg.threshold <= 1.0:
-            raise ValueError(f"defixmatch.threshold must be in [0, 1], got {cfg.threshold}")
-        if cfg.T <= 0:
-            raise ValueError(f"defixmatch.T must be > 0, got {cfg.T}")
+        check_shared_fields(self.name, cfg)
 
     def pseudo_label_loss(self, logits_w: torch.Tensor, logits_s: torch.Tensor):
         """FixMatch's masked loss of the strong-view logits against the weak view's pseudo-labels."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from semisup.algorithms.base import Algorithm, StepContext, ssl_logs, weak_strong_forward
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, ssl_logs, weak_strong_forward
 from semisup.components import ClasswiseLearningStatus
 from semisup.losses import masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
@@ -47,10 +47,7 @@ class FlexMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if not 0.0 <= cfg.threshold <= 1.0:
-            raise ValueError(f"flexmatch.threshold must be in [0, 1], got {cfg.threshold}")
-        if cfg.T <= 0:
-            raise ValueError(f"{self.name}.T must be > 0, got {cfg.T}")
+        check_shared_fields(self.name, cfg)
         self.status = ClasswiseLearningStatus(num_classes, n_unlabeled, cfg.threshold_warmup)
 
     def training_step(self, model, batch, ctx: StepContext):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from semisup.algorithms.base import Algorithm, StepContext, ssl_logs, weak_strong_forward
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, ssl_logs, weak_strong_forward
 from semisup.components import SelfAdaptiveThreshold, self_adaptive_fairness_loss
 from semisup.losses import masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
@@ -47,8 +47,7 @@ class FreeMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if cfg.T <= 0:
-            raise ValueError(f"{self.name}.T must be > 0, got {cfg.T}")
+        check_shared_fields(self.name, cfg)
         self.adaptive_threshold = SelfAdaptiveThreshold(num_classes, cfg.momentum)
 
     def training_step(self, model, batch, ctx: StepContext):

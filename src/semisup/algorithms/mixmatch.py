@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.losses import linear_ramp, mixup, sharpen, soft_cross_entropy
 from semisup.registry import ALGORITHMS
 
@@ -53,10 +53,9 @@ class MixMatch(Algorithm):
 
     def __init__(self, cfg, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
+        check_shared_fields(self.name, cfg)
         if isinstance(cfg.K, bool) or not isinstance(cfg.K, int) or cfg.K < 1:
             raise ValueError(f"mixmatch.K must be an int >= 1, got {cfg.K!r}")
-        if not cfg.T > 0:
-            raise ValueError(f"mixmatch.T must be > 0, got {cfg.T}")
         if not cfg.alpha >= 0:
             raise ValueError(f"mixmatch.alpha must be >= 0, got {cfg.alpha}")
         # K views of the unlabeled batch, each an independent weak draw.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, ssl_logs, weak_strong_forward
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, ssl_logs, weak_strong_forward
 from semisup.losses import confidence_mask, kl_div_with_logits, masked_mean
 from semisup.registry import ALGORITHMS
 
@@ -44,10 +44,7 @@ class ReFixMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if not 0.0 <= cfg.threshold <= 1.0:
-            raise ValueError(f"refixmatch.threshold must be in [0, 1], got {cfg.threshold}")
-        if cfg.T <= 0:
-            raise ValueError(f"refixmatch.T must be > 0, got {cfg.T}")
+        check_shared_fields(self.name, cfg)
 
     def training_step(self, model, batch, ctx: StepContext):
         sup_loss, logits_u_w, logits_u_s = weak_strong_forward(model, batch)  # weak logits detached

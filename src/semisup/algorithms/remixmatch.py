@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.components.aux_heads import AuxHeadsState, rotation_head, takes_images
 from semisup.components.distribution_window import ClassDistributionWindow, align_distribution
 from semisup.components.rotation import random_rotation
@@ -67,10 +67,9 @@ class ReMixMatch(AuxHeadsState, Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
+        check_shared_fields(self.name, cfg)
         if isinstance(cfg.K, bool) or not isinstance(cfg.K, int) or cfg.K < 1:
             raise ValueError(f"remixmatch.K must be an int >= 1, got {cfg.K!r}")
-        if not cfg.T > 0:
-            raise ValueError(f"remixmatch.T must be > 0, got {cfg.T}")
         for name in ("alpha", "lambda_u", "lambda_u1", "lambda_rot", "rampup"):
             if not getattr(cfg, name) >= 0:
                 raise ValueError(f"remixmatch.{name} must be >= 0, got {getattr(cfg, name)}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.losses import (
     confidence_mask,
     kl_div_with_logits,
@@ -56,10 +56,7 @@ class SequenceMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if not 0.0 <= cfg.threshold <= 1.0:
-            raise ValueError(f"sequencematch.threshold must be in [0, 1], got {cfg.threshold}")
-        if not cfg.T > 0:
-            raise ValueError(f"sequencematch.T must be > 0, got {cfg.T}")
+        check_shared_fields(self.name, cfg)
 
     def training_step(self, model, batch, ctx: StepContext):
         u_w, u_m, u_s = batch.u_views

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from semisup.algorithms.base import Algorithm, StepContext, ssl_logs, weak_strong_forward
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, ssl_logs, weak_strong_forward
 from semisup.components import DistributionAlignment, TruncatedGaussianWeights
 from semisup.losses import masked_mean, pseudo_label_target, soft_cross_entropy
 from semisup.registry import ALGORITHMS
@@ -50,8 +50,7 @@ class SoftMatch(Algorithm):
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
-        if cfg.T <= 0:
-            raise ValueError(f"{self.name}.T must be > 0, got {cfg.T}")
+        check_shared_fields(self.name, cfg)
         self.weighting = TruncatedGaussianWeights(num_classes, cfg.momentum, cfg.lambda_max, cfg.n_sigma)
         self.alignment = DistributionAlignment(num_classes, cfg.momentum) if cfg.uniform_alignment else None
 

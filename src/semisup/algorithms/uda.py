@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from semisup.algorithms.base import Algorithm, StepContext, forward_cat, ssl_logs
+from semisup.algorithms.base import Algorithm, StepContext, check_shared_fields, forward_cat, ssl_logs
 from semisup.losses import TSA_SCHEDULES, confidence_mask, masked_mean, sharpen, tsa_threshold
 from semisup.registry import ALGORITHMS
 
@@ -42,10 +42,9 @@ class UDA(Algorithm):
 
     def __init__(self, cfg, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
+        check_shared_fields(self.name, cfg)
         if cfg.tsa != "none" and cfg.tsa not in TSA_SCHEDULES:
             raise ValueError(f"uda.tsa must be 'none' or one of {', '.join(TSA_SCHEDULES)}, got {cfg.tsa!r}")
-        if not cfg.T > 0:
-            raise ValueError(f"uda.T must be > 0, got {cfg.T}")
 
     def training_step(self, model, batch, ctx: StepContext):
         u_w, u_s = batch.u_views
