@@ -36,6 +36,7 @@ def test_plan_keeps_deep_ssl_folds_within_the_budget(n_labeled, rarest, n_ssl):
     S = 1000
     folds, repeats, steps = plan(n_labeled, rarest, S, n_ssl)
     assert 2 <= folds <= min(4, max(rarest, 2)) and repeats in (1, 2)
+    assert folds == 2 or n_labeled < 200
     assert n_ssl * folds * repeats * steps <= SSL_BUDGET * S
     assert repeats == (1 if n_labeled >= 20 else 2)
 
@@ -45,6 +46,24 @@ def test_candidates_put_supervised_first_and_suit_the_kind():
     assert names[0] == "supervised" and "fixmatch" in names
     assert "hist_gradient_boosting" in [c.name for c in candidates_for("table")]
     assert all(not c.deep for c in candidates_for("text", deep=False))
+    # text embeddings: the reference is the linear probe, the net is a challenger like the SSL methods
+    text = [c.name for c in candidates_for("text")]
+    assert text[:2] == ["logistic_regression", "supervised"] and "mean_teacher" in text
+
+
+def test_text_classic_candidates_see_the_embeddings_as_they_are():
+    from sklearn.linear_model import LogisticRegression
+
+    from semisup.auto.candidates import classic_estimator
+
+    X = np.random.default_rng(0).normal(size=(40, 8))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = (X[:, 0] > 0).astype(int)
+    text = classic_estimator("logistic_regression", 0, "text").fit(X, y)
+    table = classic_estimator("logistic_regression", 0).fit(X, y)
+    assert not hasattr(text, "steps") and hasattr(table, "steps")  # no imputer/scaler pipeline for text
+    ref = LogisticRegression(max_iter=2000).fit(X, y)
+    assert np.allclose(text.predict_proba(X), ref.predict_proba(X))
 
 
 def test_ssl_is_chosen_when_it_wins_beyond_noise():

@@ -102,7 +102,7 @@ def _fit_classic_run(
 ) -> dict[str, Any]:
     ssl = next(c["ssl"] for c in report.candidates if c["name"] == report.choice)
     t0 = time.perf_counter()
-    est = fit_classic(report.choice, data.X, data.y, ssl, seed)
+    est = fit_classic(report.choice, data.X, data.y, ssl, seed, data.kind)
     seconds = time.perf_counter() - t0
     acc = None
     if data.X_test is not None:

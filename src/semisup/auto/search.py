@@ -3,19 +3,21 @@
 Protocol (the same as ``semisup.check``, extended to several candidates): the labeled examples are split
 into ``folds`` stratified folds (``repeats`` times, reshuffled); each fold is removed from the data
 altogether, every candidate trains on the rest (labeled + unlabeled) and predicts the removed fold. Over
-the pooled held-out examples each candidate gets an accuracy. The reference is supervised training of
-the run's own net (the baseline a user would otherwise train; without deep candidates, the first classic
-supervised model). The best other candidate (by accuracy, then mean probability of the true class)
-replaces it only when it is ahead beyond noise by ``check.decide`` (one-sided sign test on the examples
-only one of the two gets right, or the paired t-test on the true class's probability) at level
-``alpha / (number of other candidates)`` (Bonferroni: the best of several is tested). So ``auto`` keeps
-supervised training unless SSL (or a classic model) wins beyond noise: a noisy cross-validation never
-swaps the baseline for a model that only looked better by chance.
+the pooled held-out examples each candidate gets an accuracy. The reference is the supervised baseline a
+user would otherwise train: the run's own net, or for text embeddings logistic regression on them
+(``candidates.py``; without deep candidates, the first classic supervised model). The best other
+candidate (by accuracy, then mean probability of the true class) replaces it only when it is ahead
+beyond noise by ``check.decide`` (one-sided sign test on the examples only one of the two gets right, or
+the paired t-test on the true class's probability) at level ``alpha / (number of other candidates)``
+(Bonferroni: the best of several is tested). So ``auto`` keeps supervised training unless SSL (or a
+classic model) wins beyond noise: a noisy cross-validation never swaps the baseline for a model that
+only looked better by chance.
 
 Budget: with ``S`` the run's steps, deep SSL candidates get ``fold_steps`` each so that their fold runs
-together cost at most ``2.5 S`` steps (supervised steps are several times cheaper, classic fits take
-seconds): the whole search stays within about 3x one training run. Fewer than 40 labels: the folds are
-repeated (up to 3 times) with proportionally shorter runs, so the held-out comparison has more pairs.
+together cost at most ``2 S`` steps (supervised steps are several times cheaper, classic fits take
+seconds): the whole search stays within about 3x one training run. Fewer than 20 labels: the folds are
+repeated twice with half-length runs, so the held-out comparison has more pairs; from 200 labels on, 2
+folds already give every labeled example a held-out prediction at half the fold runs of 4.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from semisup.auto.candidates import Candidate, candidates_for, fit_classic, proba_full
 from semisup.data.dataset import SSLDataset
 
-SSL_BUDGET = 2.5  # deep SSL fold steps, in units of one run's steps
+SSL_BUDGET = 2.0  # deep SSL fold steps, in units of one run's steps
 MIN_FOLD_STEPS = 50
 
 
@@ -66,7 +68,7 @@ class AutoReport:
 
 def plan(n_labeled: int, rarest: int, run_steps: int, n_deep_ssl: int) -> tuple[int, int, int]:
     """(folds, repeats, fold_steps) for the budget in the module docstring."""
-    folds = max(2, min(4, rarest))
+    folds = 2 if n_labeled >= 200 else max(2, min(4, rarest))
     repeats = 1 if n_labeled >= 20 else 2
     fold_steps = run_steps
     if n_deep_ssl:
@@ -144,7 +146,7 @@ def search(
                     fit(short_run_config(base, c.name, fold_steps), None, data=fold, callbacks=[probe])
                     p = probe.proba
                 else:
-                    est = fit_classic(c.name, fold.X, fold.y, c.ssl, seed)
+                    est = fit_classic(c.name, fold.X, fold.y, c.ssl, seed, data.kind)
                     p = proba_full(est, fold.X_test, data.num_classes)
             probas[c].append(p)
             seconds[c] += time.perf_counter() - t0
@@ -172,8 +174,8 @@ def search(
         }
         for c in cands
     ]
-    # The reference is supervised training of the run's own net (or, without deep candidates, the first
-    # classic supervised model); any other candidate must beat it beyond noise. Ranking the challengers
+    # The reference is the kind's supervised baseline (candidates_for puts it first); any other
+    # candidate must beat it beyond noise. Ranking the challengers
     # by accuracy, then by the mean probability of the true class, breaks the frequent ties of few labels.
     reference, challengers = cands[0], cands[1:]
     p_true = {c: float(P[c][np.arange(n), y_held].mean()) for c in cands}
