@@ -33,7 +33,7 @@ from semisup.benchmark import CEILING, markdown_table
 from semisup.config import apply_overrides
 from semisup.data.dataset import SSLDataset
 
-SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "OSULeaf", "BasicMotions", "ACSF1"]
+SETS = ["ItalyPowerDemand", "GunPoint", "ArrowHead", "OSULeaf", "BasicMotions", "ACSF1", "JapaneseVowels"]
 CLASSIC = ("1-NN (labels)", "logistic regression (labels)")
 
 
@@ -45,7 +45,15 @@ def load_ucr(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         warnings.simplefilter("ignore")
         X, labels = load_classification(name)  # bundled sets are read from the wheel, offline
     classes, y = np.unique(labels, return_inverse=True)
+    if isinstance(X, list):  # unequal lengths (JapaneseVowels: 7-29 steps): resampled to the longest
+        X = np.stack([resample(np.asarray(x, dtype=np.float32), max(x.shape[-1] for x in X)) for x in X])
     return np.asarray(X, dtype=np.float32), y.astype(np.int64), [str(c) for c in classes]
+
+
+def resample(x: np.ndarray, length: int) -> np.ndarray:
+    """(C, L) -> (C, length) by linear interpolation on a common [0, 1] time axis."""
+    t_old, t_new = np.linspace(0, 1, x.shape[-1]), np.linspace(0, 1, length)
+    return np.stack([np.interp(t_new, t_old, ch) for ch in x]).astype(np.float32)
 
 
 def split(y: np.ndarray, lpc: int, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:

@@ -36,7 +36,6 @@ def test_plan_keeps_deep_ssl_folds_within_the_budget(n_labeled, rarest, n_ssl):
     S = 1000
     folds, repeats, steps = plan(n_labeled, rarest, S, n_ssl)
     assert 2 <= folds <= min(4, max(rarest, 2)) and repeats in (1, 2)
-    assert folds == 2 or n_labeled < 200
     assert n_ssl * folds * repeats * steps <= SSL_BUDGET * S
     assert repeats == (1 if n_labeled >= 20 else 2)
 

@@ -16,8 +16,9 @@ only looked better by chance.
 Budget: with ``S`` the run's steps, deep SSL candidates get ``fold_steps`` each so that their fold runs
 together cost at most ``2 S`` steps (supervised steps are several times cheaper, classic fits take
 seconds): the whole search stays within about 3x one training run. Fewer than 20 labels: the folds are
-repeated twice with half-length runs, so the held-out comparison has more pairs; from 200 labels on, 2
-folds already give every labeled example a held-out prediction at half the fold runs of 4.
+repeated twice with half-length runs, so the held-out comparison has more pairs. (Two folds for large
+labeled sets halve the search but rank methods on half the labels: on 5 % of Rotten Tomatoes that put
+the mean teacher ahead of logistic regression, which wins with all the labels — so 4 folds stay.)
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class AutoReport:
 
 def plan(n_labeled: int, rarest: int, run_steps: int, n_deep_ssl: int) -> tuple[int, int, int]:
     """(folds, repeats, fold_steps) for the budget in the module docstring."""
-    folds = 2 if n_labeled >= 200 else max(2, min(4, rarest))
+    folds = max(2, min(4, rarest))
     repeats = 1 if n_labeled >= 20 else 2
     fold_steps = run_steps
     if n_deep_ssl:
