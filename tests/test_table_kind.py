@@ -134,6 +134,26 @@ def test_default_net_for_tables():
     assert default_net_name("table") == "table_mlp"
 
 
+@pytest.mark.parametrize(
+    ("kind", "given", "expected"), [("table", None, 0.05), ("table", 1e-3, 1e-3), ("vector", None, 5e-4)]
+)
+def test_tables_default_to_strong_weight_decay_unless_set(kind, given, expected):
+    from semisup.config import RunConfig
+    from semisup.engine.defaults import resolve_defaults
+
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    y = np.r_[[0, 1, 0, 1], np.full(16, -1)]
+    data = SSLDataset(X=X, y=y, classes=["a", "b"], kind=kind, name="t")
+    cfg = RunConfig.from_dict({} if given is None else {"optim": {"weight_decay": given}})
+    assert resolve_defaults(cfg, data).optim.weight_decay == expected
+    # resolved once: the saved config names the value, and reloading it keeps it for any kind
+    again = RunConfig.from_dict(cfg.to_dict())
+    assert (
+        resolve_defaults(again, SSLDataset(X=X, y=y, classes=["a", "b"], name="t")).optim.weight_decay
+        == expected
+    )
+
+
 # ---- SCARF views ---------------------------------------------------------------------------------
 def train_rows(n: int = 400, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)

@@ -199,6 +199,8 @@ class RunConfig:
         mu_unset = getattr(data_section, "mu", None) is None and (
             not isinstance(data_section, dict) or data_section.get("mu") is None
         )
+        optim_section = d.get("optim") or {}
+        wd_unset = not isinstance(optim_section, dict) or optim_section.get("weight_decay") is None
         algo = _section(d.pop("algorithm", {}), "fixmatch", "algorithm")
         net = _section(d.pop("net", {}), "auto", "net")
         top = build(cls, d, "")
@@ -213,7 +215,7 @@ class RunConfig:
             top.data.mu = ALGORITHMS.get(top.algorithm).default_mu
         if top.data.mu < 1:
             raise ConfigError(f"data.mu must be an integer >= 1, got {top.data.mu}")
-        top._unset = {"algorithm": algorithm_unset, "mu": mu_unset}
+        top._unset = {"algorithm": algorithm_unset, "mu": mu_unset, "weight_decay": wd_unset}
         top.net = net.pop("name")
         if top.net == "custom":  # a user's nn.Module: nothing to build from the config
             top.net_args = None
