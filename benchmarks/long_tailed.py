@@ -33,7 +33,7 @@ def cell_config(args: argparse.Namespace, gamma: float, dist: str, algorithm: st
     data = d.setdefault("data", {})
     data.update({"name": args.data, "labels_per_class": args.labels_per_class})
     data["imbalance"] = {"labeled_ratio": gamma, "unlabeled": dist, "unlabeled_head": args.unlabeled_head}
-    d["algorithm"] = {"name": algorithm}
+    d["algorithm"] = {**d.get("algorithm", {}), "name": algorithm}
     train = d.setdefault("train", {})
     train.update({"steps": args.steps, "progress": False})
     train.setdefault("eval_every", max(1, args.steps // 5))

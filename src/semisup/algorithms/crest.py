@@ -37,22 +37,24 @@ def tempered_target(prior: Tensor, t: float) -> Tensor:
 class CReST(Algorithm):
     """loss = CE(x_lb ∪ A_g) + λ_u · mean_b[ 1(max p̃_b ≥ τ) · CE(argmax p̃_b, p(u_s)) ],  p̃_b = DA_t(p(u_w,b)).
 
-    Training is cut into G generations of equal length (``num_generations``). At the start of generation
-    g ≥ 1 the pool's latest weak-view predictions (a memory written from every batch) choose A_g: for
-    each class k, the ``floor(μ_k · n_k)`` most confident examples predicted k (:func:`rebalanced_rates`,
-    μ_k = (N_{C+1−r(k)}/N_1)^(1/α)), so rare classes gain more pseudo-labels than frequent ones. A_g joins
-    the labeled set with its frozen pseudo-labels: whenever an example of A_g is in the unlabeled batch,
-    its weak view adds a cross-entropy term to the supervised mean. DA_t(p) = Normalize(p · Normalize(π^t)
-    / p̂) (:class:`~semisup.components.DistributionAlignment`, p̂ an EMA of the mean weak prediction),
-    π the labeled class distribution, t = t_g (:func:`alignment_temperature`): CReST+'s progressive
-    alignment from π towards uniform.
+    Generation 0 (FixMatch with DA, training the first teacher) takes the first ``first_generation`` share
+    of the run; generations 1..G−1 split the rest equally. At the start of generation g ≥ 1 the pool's
+    latest weak-view predictions (a memory written from every batch) choose A_g: for each class k, the
+    ``floor(μ_k · n_k)`` most confident examples predicted k (:func:`rebalanced_rates`, μ_k =
+    (N_{C+1−r(k)}/N_1)^(1/α)), so rare classes gain more pseudo-labels than frequent ones. A_g joins the
+    labeled set with its frozen pseudo-labels: whenever an example of A_g is in the unlabeled batch, its
+    weak view adds a cross-entropy term to the supervised mean. DA_t(p) = Normalize(p · Normalize(π^t) /
+    p̂) (:class:`~semisup.components.DistributionAlignment`, p̂ an EMA of the mean weak prediction), π the
+    labeled class distribution, t = t_g (:func:`alignment_temperature`): CReST+'s progressive alignment
+    from π towards uniform.
 
     The paper retrains every generation from scratch; here generations are periods of one run (the
     model carries over, A_g is re-chosen from its latest predictions, no extra pass over the pool), so
     G generations cost one training. Under DDP the memory follows the global batch: one A_g on all ranks.
 
     Config (paper defaults): ``threshold`` τ=0.95, ``lambda_u``=1, ``momentum``=0.999 (p̂'s EMA),
-    ``t_min``=0.5, ``num_generations`` G=6, ``alpha``=3 (sampling exponent 1/α).
+    ``t_min``=0.5, ``num_generations`` G=6, ``alpha``=3 (sampling exponent 1/α); ``first_generation``=0.5
+    (ours: the paper's first teacher is a converged model, so generation 0 is half of the run).
     """
 
     paper = "Wei et al. 2021, https://arxiv.org/abs/2102.09559"
@@ -67,6 +69,7 @@ class CReST(Algorithm):
         t_min: float = 0.5
         num_generations: int = 6
         alpha: float = 3.0
+        first_generation: float = 0.5
 
     def __init__(self, cfg: Config, num_classes: int, n_unlabeled: int = 0) -> None:
         super().__init__(cfg, num_classes, n_unlabeled)
@@ -74,6 +77,8 @@ class CReST(Algorithm):
             raise ValueError(f"crest.num_generations must be >= 1, got {cfg.num_generations}")
         if not 0.0 <= cfg.t_min <= 1.0:
             raise ValueError(f"crest.t_min must be in [0, 1], got {cfg.t_min}")
+        if not 0.0 <= cfg.first_generation < 1.0:
+            raise ValueError(f"crest.first_generation must be in [0, 1), got {cfg.first_generation}")
         if not cfg.alpha > 0:
             raise ValueError(f"crest.alpha must be > 0, got {cfg.alpha}")
         self.counts = LabeledClassCounts(num_classes)
@@ -89,6 +94,11 @@ class CReST(Algorithm):
     def observe_labels(self, y_lb: Tensor) -> None:
         self.counts.set(y_lb)
 
+    def generation_at(self, progress: float) -> int:
+        """0 during the first ``first_generation`` of training, then 1..G−1 in equal periods."""
+        f, last = self.cfg.first_generation, self.cfg.num_generations - 1
+        return 0 if progress < f or last == 0 else min(last, 1 + int((progress - f) / (1 - f) * last))
+
     @torch.no_grad()
     def start_generation(self, g: int) -> None:
         """Choose A_g from the memory: its members keep the predicted class as their label."""
@@ -100,7 +110,7 @@ class CReST(Algorithm):
     def training_step(self, model, batch, ctx: StepContext):
         if batch.u_index is None:
             raise ValueError("crest keeps per-example state: the batch needs u_index")
-        g = min(self.cfg.num_generations - 1, int(ctx.progress * self.cfg.num_generations))
+        g = self.generation_at(ctx.progress)
         if g > int(self.generation):
             self.start_generation(g)
         u_w, u_s = batch.u_views
