@@ -90,6 +90,7 @@ class CReST(Algorithm):
         self.register_buffer("chosen", torch.zeros(n, dtype=torch.bool))
         self.register_buffer("chosen_label", torch.zeros(n, dtype=torch.long))
         self.register_buffer("generation", torch.zeros((), dtype=torch.long))
+        self._last_g: int | None = None
 
     def observe_labels(self, y_lb: Tensor) -> None:
         self.counts.set(y_lb)
@@ -111,21 +112,23 @@ class CReST(Algorithm):
         if batch.u_index is None:
             raise ValueError("crest keeps per-example state: the batch needs u_index")
         g = self.generation_at(ctx.progress)
-        if g > int(self.generation):
-            self.start_generation(g)
+        if g != self._last_g:  # the buffer is read on the host only when the generation may change
+            if g > int(self.generation):
+                self.start_generation(g)
+            self._last_g = g
         u_w, u_s = batch.u_views
         logits_x, logits_w, logits_u_s = forward_cat(model, batch.x_lb, u_w, u_s)
         logits_u_w, logits_u_s = logits_w.detach().float(), logits_u_s.float()
 
         # A_g's members in this batch count as labeled examples, labeled with their frozen pseudo-label
         idx = batch.u_index
-        added = self.chosen[idx]
+        added = self.chosen[idx].float()  # a mask, not an index: no host sync
         ce_lb = F.cross_entropy(logits_x.float(), batch.y_lb, reduction="sum")
-        ce_added = F.cross_entropy(logits_w.float()[added], self.chosen_label[idx][added], reduction="sum")
+        ce_added = (F.cross_entropy(logits_w.float(), self.chosen_label[idx], reduction="none") * added).sum()
         sup_loss = (ce_lb + ce_added) / (batch.n_lb + added.sum())
 
         probs = torch.softmax(logits_u_w, dim=-1)
-        t = alignment_temperature(int(self.generation), self.cfg.num_generations, self.cfg.t_min)
+        t = alignment_temperature(g, self.cfg.num_generations, self.cfg.t_min)
         self.align.p_target.copy_(tempered_target(self.counts.prior(), t))
         self.align.update(ctx.dist.all_gather(probs))  # p̂ follows the global batch
         pseudo, mask = confidence_mask(self.align.align(probs), self.cfg.threshold)
