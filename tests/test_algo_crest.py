@@ -93,3 +93,19 @@ def test_a_new_generation_adds_rebalanced_pseudo_labels_to_the_supervised_mean()
     model.zero_grad()
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_restored_state_continues_the_generation_without_re_choosing():
+    model, batch = net_and_batch()
+    cfg = CReST.Config(threshold=0.4, num_generations=3, alpha=1.0, first_generation=0.5)
+    algo = CReST(cfg, C, n_unlabeled=B * MU)
+    algo.observe_labels(torch.tensor([0] * 4 + [1] * 2 + [2] * 1))
+    for step in (0, 5, 6):  # step 5 starts generation 1 (of 3) and chooses A_1 from step 0's memory
+        algo.training_step(model, batch, StepContext(step, 10))
+    assert algo.generation_at(0.5) == 1 and algo.generation_at(0.75) == 2 and int(algo.generation) == 1
+    restored = CReST(cfg, C, n_unlabeled=B * MU)
+    restored.load_state_dict(algo.state_dict())
+    # the memory moved since A_1 was chosen; a restored copy must keep A_1, not choose again
+    a, _ = algo.training_step(model, batch, StepContext(7, 10))
+    b, _ = restored.training_step(model, batch, StepContext(7, 10))
+    assert torch.equal(a, b) and torch.equal(algo.chosen, restored.chosen) and int(restored.generation) == 1
