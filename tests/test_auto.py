@@ -157,3 +157,16 @@ def test_deep_estimator_auto_option(tmp_path):
 def test_run_config_points_auto_to_the_search():
     with pytest.raises(ConfigError, match="auto_fit"):
         semisup.RunConfig.from_dict({"algorithm": "auto"})
+
+
+def test_a_run_config_keeps_what_it_left_unset_for_the_search():
+    from semisup.auto.run import _base_dict
+    from semisup.config import RunConfig
+
+    base = _base_dict(RunConfig.from_dict({"algorithm": "fixmatch", "train": {"steps": 50}}))
+    # the algorithm is the search's to choose; mu and weight decay stay free for each candidate and kind
+    assert "algorithm" not in base and "mu" not in base["data"] and "weight_decay" not in base["optim"]
+    assert base["train"]["steps"] == 50
+    given = _base_dict(RunConfig.from_dict({"optim": {"weight_decay": 0.01}, "data": {"mu": 3}}))
+    assert given["optim"]["weight_decay"] == 0.01 and given["data"]["mu"] == 3
+    assert RunConfig.from_dict({**base, "algorithm": "supervised"}).optim.weight_decay == 5e-4  # unresolved

@@ -28,7 +28,16 @@ CLASSIC_META = "classic.json"
 
 
 def _base_dict(config: dict[str, Any] | RunConfig) -> dict[str, Any]:
-    d = config.to_dict() if isinstance(config, RunConfig) else json.loads(json.dumps(config))
+    if isinstance(config, RunConfig):  # its algorithm is ignored; what it left unset stays unset
+        d = config.to_dict()
+        d.pop("algorithm", None)
+        unset = getattr(config, "_unset", {})
+        if unset.get("mu"):
+            d["data"].pop("mu", None)
+        if unset.get("weight_decay"):
+            d["optim"].pop("weight_decay", None)
+        return d
+    d = json.loads(json.dumps(config))
     algo = d.pop("algorithm", None)
     name = algo.get("name") if isinstance(algo, dict) else algo
     if isinstance(algo, dict) and set(algo) - {"name"}:
