@@ -55,6 +55,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                 run = out / f"g{gamma:g}-{dist}" / f"{algorithm}-seed{seed}"
                 if (run / "summary.json").exists():
                     summary = json.loads((run / "summary.json").read_text())
+                elif args.report_only:
+                    continue
                 else:
                     summary = fit(cell_config(args, gamma, dist, algorithm, seed), run, resume=True).summary
                 rows.append(
@@ -135,6 +137,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--set", action="append", help="any config key=value, for every cell")
     p.add_argument("--out", default="benchmarks/results/long_tailed")
+    p.add_argument("--report-only", action="store_true", help="tabulate finished cells, train nothing")
     args = p.parse_args()
     rows = run_cells(args)
     out = Path(args.out)
