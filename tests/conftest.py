@@ -11,7 +11,7 @@ import semisup.data.builtin  # noqa: F401
 import semisup.nets  # noqa: F401
 from semisup.data.dataset import SSLDataset
 
-torch.set_num_threads(2)
+torch.set_num_threads(min(2, torch.get_num_threads()))  # OMP_NUM_THREADS=1 on a shared machine is kept
 
 
 def blobs(n: int = 120, d: int = 5, c: int = 3, labeled_per_class: int = 4, seed: int = 0) -> SSLDataset:

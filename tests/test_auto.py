@@ -12,7 +12,7 @@ from sklearn.datasets import make_blobs, make_circles
 import semisup
 from semisup.auto import auto_fit, search
 from semisup.auto.candidates import candidates_for
-from semisup.auto.search import SSL_BUDGET, plan
+from semisup.auto.search import MIN_FOLD_STEPS, SSL_BUDGET, plan, shrink_steps
 from semisup.cli import main
 from semisup.config import ConfigError
 from semisup.data.dataset import SSLDataset
@@ -38,6 +38,31 @@ def test_plan_keeps_deep_ssl_folds_within_the_budget(n_labeled, rarest, n_ssl):
     assert 2 <= folds <= min(4, max(rarest, 2)) and repeats in (1, 2)
     assert n_ssl * folds * repeats * steps <= SSL_BUDGET * S
     assert repeats == (1 if n_labeled >= 20 else 2)
+
+
+def test_shrink_steps_keeps_the_search_within_its_time_budget():
+    # 40 s spent; 3 folds left, each 5 s of classic fits + 20 s of deep runs at 500 steps; one run 30 s.
+    # Budget 3 x 30 = 90 s leaves 90 - 40 - 3 * 5 = 35 s for 3 folds of deep runs: 500 * 35 / 60 steps.
+    new = shrink_steps(500, 3, spent=40.0, fixed=5.0, deep=20.0, run_seconds=30.0)
+    assert new == int(500 * 35 / 60) == 291
+    assert 40 + 3 * (5 + 20 * new / 500) <= 90
+    assert shrink_steps(500, 3, spent=10.0, fixed=1.0, deep=10.0, run_seconds=30.0) == 500  # fits: unchanged
+    assert shrink_steps(500, 3, spent=100.0, fixed=5.0, deep=20.0, run_seconds=30.0) == MIN_FOLD_STEPS
+    assert shrink_steps(500, 0, spent=100.0, fixed=5.0, deep=20.0, run_seconds=30.0) == 500  # nothing left
+    assert shrink_steps(500, 3, spent=40.0, fixed=5.0, deep=20.0, run_seconds=30.0, budget=6.0) == 500
+
+
+def test_search_shortens_later_folds_when_over_budget_and_says_so():
+    X, y = make_blobs(300, centers=[[-3, 0], [3, 0]], cluster_std=1.0, random_state=0)
+    data = _partial(X, y, 12)
+    base = {"data": {"name": "blobs", "batch_size": 16}}
+    # budget 0.01 one-run times: impossible, so every fold after the first runs the minimum
+    tight = search(base, data, 200, classic=False, verbose=False, budget=0.01)
+    assert tight.folds == 4 and tight.fold_steps == 100
+    assert tight.steps_per_fold == [100, MIN_FOLD_STEPS, MIN_FOLD_STEPS, MIN_FOLD_STEPS]
+    assert tight.run_seconds_estimate > 0 and "shortened to 50 steps (planned 100)" in tight.notes[0]
+    free = search(base, data, 200, classic=False, verbose=False, budget=None)
+    assert free.steps_per_fold == [100] * 4 and not free.notes and free.run_seconds_estimate is None
 
 
 def test_candidates_put_supervised_first_and_suit_the_kind():

@@ -15,10 +15,16 @@ only looked better by chance.
 
 Budget: with ``S`` the run's steps, deep SSL candidates get ``fold_steps`` each so that their fold runs
 together cost at most ``2 S`` steps (supervised steps are several times cheaper, classic fits take
-seconds): the whole search stays within about 3x one training run. Fewer than 20 labels: the folds are
-repeated twice with half-length runs, so the held-out comparison has more pairs. (Two folds for large
-labeled sets halve the search but rank methods on half the labels: on 5 % of Rotten Tomatoes that put
-the mean teacher ahead of logistic regression, which wins with all the labels — so 4 folds stay.)
+seconds). That step plan cannot see fixed costs (a run's start-up, self-training's repeated fits), so the
+search also keeps time: after each fold, one run is estimated as ``S`` times the measured seconds per
+deep SSL fold step, and when the folds left would take the whole search past ``SEARCH_BUDGET`` (3) such
+runs, their deep candidates (supervised included, so the comparison stays like for like) run fewer steps
+(``shrink_steps``; never under ``MIN_FOLD_STEPS``; said in ``auto.json``'s notes). The governor reads the
+clock, so on a loaded machine two searches can differ; ``search(..., budget=None)`` turns it off for an
+exactly repeatable search. Fewer than 20 labels: the folds are repeated twice with half-length runs, so
+the held-out comparison has more pairs. (Two folds for large labeled sets halve the search but rank
+methods on half the labels: on 5 % of Rotten Tomatoes that put the mean teacher ahead of logistic
+regression, which wins with all the labels — so 4 folds stay.)
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from semisup.auto.candidates import Candidate, candidates_for, fit_classic, prob
 from semisup.data.dataset import SSLDataset
 
 SSL_BUDGET = 2.0  # deep SSL fold steps, in units of one run's steps
+SEARCH_BUDGET = 3.0  # the whole search, in units of one run's estimated time
 MIN_FOLD_STEPS = 50
 
 
@@ -61,6 +68,8 @@ class AutoReport:
     alpha: float = 0.1
     search_seconds: float = 0.0
     final_seconds: float | None = None
+    steps_per_fold: list[int] = field(default_factory=list)
+    run_seconds_estimate: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +84,26 @@ def plan(n_labeled: int, rarest: int, run_steps: int, n_deep_ssl: int) -> tuple[
     if n_deep_ssl:
         fold_steps = min(run_steps, int(SSL_BUDGET * run_steps / (n_deep_ssl * folds * repeats)))
     return folds, repeats, max(min(MIN_FOLD_STEPS, run_steps), fold_steps)
+
+
+def shrink_steps(
+    steps: int,
+    folds_left: int,
+    spent: float,
+    fixed: float,
+    deep: float,
+    run_seconds: float,
+    budget: float = SEARCH_BUDGET,
+) -> int:
+    """Deep fold steps for the ``folds_left`` remaining folds so that the search ends within
+    ``budget * run_seconds``: ``spent`` seconds so far, and per fold ``fixed`` seconds of classic
+    fits plus ``deep`` seconds of deep runs at ``steps`` steps (deep time taken as proportional to steps;
+    the plan is redone after every fold, so a run's fixed start-up shows in the next fold's rate)."""
+    if folds_left <= 0 or deep <= 0:
+        return steps
+    room = budget * run_seconds - spent - folds_left * fixed
+    fit = int(steps * room / (folds_left * deep))
+    return max(min(MIN_FOLD_STEPS, steps), min(steps, fit))
 
 
 def decide_choice(
@@ -102,6 +131,7 @@ def search(
     deep: bool = True,
     classic: bool = True,
     verbose: bool = True,
+    budget: float | None = SEARCH_BUDGET,
 ) -> AutoReport:
     """Cross-validate the candidates of ``data.kind`` and choose one (module docstring).
 
@@ -109,6 +139,7 @@ def search(
         base: the run's config dict (``RunConfig.to_dict()`` form) without an algorithm; each deep
             candidate runs it with its own algorithm and paper defaults (``data.mu`` unset: the paper's).
         run_steps: steps of the final run (S); sets the search budget.
+        budget: the search's time limit in estimated one-run times (None: no time governor).
     """
     from sklearn.model_selection import RepeatedStratifiedKFold
 
@@ -134,23 +165,26 @@ def search(
     probas: dict[Candidate, list[np.ndarray]] = {c: [] for c in cands}
     seconds: dict[Candidate, float] = {c: 0.0 for c in cands}
     y_held_all = []
+    steps, steps_per_fold, run_seconds = fold_steps, [], None
     for i, (_, held_pos) in enumerate(splits, start=1):
         held = lab[held_pos]
         fold = _fold_data(data, held)
         y_held_all.append(data.y[held])
+        fold_seconds: dict[Candidate, float] = {}
         for c in cands:
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if c.deep:
                     probe = _HeldOutProba(fold.X_test)
-                    fit(short_run_config(base, c.name, fold_steps), None, data=fold, callbacks=[probe])
+                    fit(short_run_config(base, c.name, steps), None, data=fold, callbacks=[probe])
                     p = probe.proba
                 else:
                     est = fit_classic(c.name, fold.X, fold.y, c.ssl, seed, data.kind)
                     p = proba_full(est, fold.X_test, data.num_classes)
             probas[c].append(p)
-            seconds[c] += time.perf_counter() - t0
+            fold_seconds[c] = time.perf_counter() - t0
+            seconds[c] += fold_seconds[c]
             if verbose:
                 acc = float((p.argmax(1) == data.y[held]).mean())
                 elapsed = time.perf_counter() - t_start
@@ -158,6 +192,20 @@ def search(
                     f"auto: fold {i}/{len(splits)} {c.label:<28} {100 * acc:5.1f}%  ({elapsed:6.1f}s)",
                     flush=True,
                 )
+        steps_per_fold.append(steps)
+        if n_deep_ssl and budget is not None:  # time governor (module docstring)
+            ssl_rate = sum(t for c, t in fold_seconds.items() if c.deep and c.ssl) / (n_deep_ssl * steps)
+            if run_seconds is None:  # one run, from the first fold's rate
+                run_seconds = ssl_rate * run_steps
+            deep_s = sum(t for c, t in fold_seconds.items() if c.deep)
+            fixed_s = sum(t for c, t in fold_seconds.items() if not c.deep)
+            spent = time.perf_counter() - t_start
+            new = shrink_steps(steps, len(splits) - i, spent, fixed_s, deep_s, run_seconds, budget)
+            if new < steps:
+                steps = new
+                if verbose:
+                    print(f"auto: folds from {i + 1} on run {steps} steps to keep the search within "
+                          f"{budget:g}x one run (~{run_seconds:.0f}s)", flush=True)  # fmt: skip
     y_held = np.concatenate(y_held_all)
     n = len(y_held)
     P = {c: np.concatenate(v) for c, v in probas.items()}
@@ -182,8 +230,14 @@ def search(
     p_true = {c: float(P[c][np.arange(n), y_held].mean()) for c in cands}
     report = AutoReport(
         data.kind, folds, repeats, fold_steps, run_steps, n, rows, reference.label, None,
-        reference.name, reference.deep, "", alpha=alpha,
+        reference.name, reference.deep, "", alpha=alpha, steps_per_fold=steps_per_fold,
+        run_seconds_estimate=None if run_seconds is None else round(run_seconds, 2),
     )  # fmt: skip
+    if any(s < fold_steps for s in steps_per_fold):
+        report.notes.append(
+            f"deep fold runs shortened to {min(steps_per_fold)} steps (planned {fold_steps}) to keep the "
+            f"search within {budget:g}x one run, estimated at {run_seconds:.1f}s"
+        )
     if challengers:
         best = max(challengers, key=lambda c: (acc[c], p_true[c]))
         report.best_challenger = best.label
