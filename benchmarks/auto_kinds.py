@@ -238,6 +238,8 @@ def run_deep(method: str, data, seed: int, steps: int | None, run_dir: Path) -> 
         return {"acc": res.summary["test_accuracy"], "choice": res.summary["auto"]["choice"],
                 "search_seconds": rep["search_seconds"], "final_seconds": rep["final_seconds"],
                 "fold_steps": rep["fold_steps"], "reason": rep["reason"],
+                "steps_per_fold": rep.get("steps_per_fold"),
+                "run_seconds_estimate": rep.get("run_seconds_estimate"),
                 "cv": {c["name"]: round(c["accuracy"], 4) for c in rep["candidates"]}}  # fmt: skip
     algo = "supervised" if method.startswith("supervised") else method
     cfg = semisup.RunConfig.from_dict(deep_config(seed, steps, algo))
@@ -286,9 +288,12 @@ def report(rows: list[dict[str, Any]], sets: list[str]) -> str:
                 lines.append(f"| {s} | {lab} | {m} | {mu:.1f} ± {sd:.1f} | {len(rs)} | {secs:.1f} |")
                 if m == "auto":
                     for r in rs:
+                        est = r.get("run_seconds_estimate")
+                        ratio = f"{r['search_seconds'] / est:.2f}" if est else "–"
+                        folds = "/".join(map(str, r.get("steps_per_fold") or [])) or "–"
                         autos.append(f"| {s} | {100 * frac:g} % | {r['seed']} | {r['choice']} | "
-                                     f"{r['search_seconds']:.0f} | {r['final_seconds']:.0f} | "
-                                     f"{100 * r['acc']:.1f} |")  # fmt: skip
+                                     f"{r['search_seconds']:.0f} | {ratio} | {folds} | "
+                                     f"{r['final_seconds']:.0f} | {100 * r['acc']:.1f} |")  # fmt: skip
             if "auto" not in acc:
                 continue
             a = acc["auto"]
@@ -309,8 +314,9 @@ def report(rows: list[dict[str, Any]], sets: list[str]) -> str:
                 )
     out = "\n".join(lines)
     if autos:
-        out += ("\n\n| data | labels | seed | auto chose | search (s) | final run (s) | auto acc (%) |\n"
-                "|---|---|---|---|---|---|---|\n" + "\n".join(autos))  # fmt: skip
+        out += ("\n\n| data | labels | seed | auto chose | search (s) | search / est. run | fold steps | "
+                "final run (s) | auto acc (%) |\n|---|---|---|---|---|---|---|---|---|\n"
+                + "\n".join(autos))  # fmt: skip
     if targets:
         out += "\n\n| data | labels | target (means over seeds) | auto | |\n|---|---|---|---|---|\n"
         out += "\n".join(targets)
