@@ -204,8 +204,8 @@ def search(
             if new < steps:
                 steps = new
                 if verbose:
-                    print(f"auto: folds from {i + 1} on run {steps} steps to keep the search within "
-                          f"{budget:g}x one run (~{run_seconds:.0f}s)", flush=True)  # fmt: skip
+                    print(f"auto: folds {i + 1}+ run {steps} steps (search within {budget:g}x one run "
+                          f"of ~{run_seconds:.0f}s)", flush=True)  # fmt: skip
     y_held = np.concatenate(y_held_all)
     n = len(y_held)
     P = {c: np.concatenate(v) for c, v in probas.items()}
