@@ -194,9 +194,9 @@ def search(
                 )
         steps_per_fold.append(steps)
         if n_deep_ssl and budget is not None:  # time governor (module docstring)
-            ssl_rate = sum(t for c, t in fold_seconds.items() if c.deep and c.ssl) / (n_deep_ssl * steps)
-            if run_seconds is None:  # one run, from the first fold's rate
-                run_seconds = ssl_rate * run_steps
+            if run_seconds is None:  # one run, from the first fold's seconds per deep SSL step
+                ssl_s = sum(t for c, t in fold_seconds.items() if c.deep and c.ssl)
+                run_seconds = ssl_s / (n_deep_ssl * steps) * run_steps
             deep_s = sum(t for c, t in fold_seconds.items() if c.deep)
             fixed_s = sum(t for c, t in fold_seconds.items() if not c.deep)
             spent = time.perf_counter() - t_start
