@@ -144,6 +144,14 @@ def test_auto_fit_writes_auto_json_and_a_loadable_model(tmp_path):
     assert acc == pytest.approx(res.summary["test_accuracy"]) and acc > 0.95
 
 
+def test_auto_fit_passes_budget_none_for_a_repeatable_search(tmp_path):
+    X, y = make_blobs(200, centers=[[-3, 0], [3, 0]], cluster_std=1.0, random_state=0)
+    base = {"data": {"name": "blobs", "batch_size": 16}, "train": {"steps": 120}}
+    auto_fit(base, tmp_path / "r", data=_partial(X, y, 12), classic=False, verbose=False, budget=None)
+    report = json.loads((tmp_path / "r" / "auto.json").read_text())
+    assert report["run_seconds_estimate"] is None and len(set(report["steps_per_fold"])) == 1
+
+
 def test_auto_refuses_algorithm_settings():
     with pytest.raises(ConfigError, match="paper defaults"):
         auto_fit({"algorithm": {"name": "auto", "threshold": 0.9}, "data": {"name": "moons"}})

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from semisup.auto.candidates import fit_classic, proba_full
-from semisup.auto.search import AutoReport, search
+from semisup.auto.search import SEARCH_BUDGET, AutoReport, search
 from semisup.config import ConfigError, RunConfig
 from semisup.data.dataset import SSLDataset
 from semisup.predictor import Predictor, class_labels
@@ -58,6 +58,7 @@ def auto_fit(
     classic: bool = True,
     alpha: float = 0.1,
     verbose: bool = True,
+    budget: float | None = SEARCH_BUDGET,
 ) -> Any:
     """Choose by cross-validation on the labels among supervised training, the classic methods and the
     deep SSL algorithms suited to the data kind; train the choice on all the data into ``out``.
@@ -66,6 +67,8 @@ def auto_fit(
         config: a config dict (as the CLI builds it; ``data.mu`` unset lets each algorithm use its
             paper ratio) or a ``RunConfig`` (its algorithm is ignored).
         deep, classic: which families to consider.
+        budget: the search's time limit in one-run times; None turns the clock-reading governor off
+            for an exactly repeatable search (``semisup.auto.search``).
     Returns:
         A ``RunResult``; ``result.summary["auto"]`` holds the choice and the reason.
     """
@@ -81,7 +84,7 @@ def auto_fit(
     steps = probe_cfg.train.steps or default_steps(data)
     if verbose:
         print(f"auto: searching on {data.name} ({data.kind}, {data.n_labeled} labels) ...", flush=True)
-    report = search(base, data, steps, probe_cfg.seed, alpha, deep, classic, verbose)
+    report = search(base, data, steps, probe_cfg.seed, alpha, deep, classic, verbose, budget)
     if verbose:
         print(f"auto: chose {report.choice}: {report.reason}", flush=True)
     t0 = time.perf_counter()

@@ -20,11 +20,11 @@ search also keeps time: after each fold, one run is estimated as ``S`` times the
 deep SSL fold step, and when the folds left would take the whole search past ``SEARCH_BUDGET`` (3) such
 runs, their deep candidates (supervised included, so the comparison stays like for like) run fewer steps
 (``shrink_steps``; never under ``MIN_FOLD_STEPS``; said in ``auto.json``'s notes). The governor reads the
-clock, so on a loaded machine two searches can differ; ``search(..., budget=None)`` turns it off for an
-exactly repeatable search. Fewer than 20 labels: the folds are repeated twice with half-length runs, so
-the held-out comparison has more pairs. (Two folds for large labeled sets halve the search but rank
-methods on half the labels: on 5 % of Rotten Tomatoes that put the mean teacher ahead of logistic
-regression, which wins with all the labels — so 4 folds stay.)
+clock, so on a loaded machine two searches can differ; ``budget=None`` (``search``, ``auto_fit``) turns
+it off for an exactly repeatable search. Fewer than 20 labels: the folds are repeated twice with half-
+length runs, so the held-out comparison has more pairs. (Two folds for large labeled sets halve the
+search but rank methods on half the labels: on 5 % of Rotten Tomatoes that put the mean teacher ahead of
+logistic regression, which wins with all the labels — so 4 folds stay.)
 """
 
 from __future__ import annotations
